@@ -1,0 +1,76 @@
+"""The dataset contract.
+
+A dataset plugin is a class registered with ``@register_dataset("name")`` that declares its
+parameters (e.g. ``root``) and implements ``load() -> DatasetData``. Rows of each split are in the
+dataset's reference order; labels are in our encoding (``bench.labels``), dense or sparse.
+A fully labelled training split (only +-1) accepts the simulation protocols (rpa, fpc, ...); a
+natively partial one (LVIS, OpenImages) is used as-is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.labels import LabelMatrix
+from bench.params import Param, resolve_params
+
+
+@dataclass
+class Split:
+    """One split: labels (N, C) plus features (N, D) float32 or image paths, and row ids."""
+
+    labels: LabelMatrix
+    features: np.ndarray | None = None
+    images: list[str] | None = None
+    ids: list[str] | None = None
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass
+class DatasetData:
+    """A loaded dataset: class list, the official training split and the test split.
+
+    ``class_groups`` maps a group name (``rare``, ``G1``, ...) to class indices; ``fully_labelled``
+    says whether the training labels are complete (protocols may then simulate partial labels).
+    ``val_index`` is a reference validation carve (row indices into ``train``, e.g. Cole et al.'s
+    80/20 split with seed 1200) used instead of the seeded carve when given.
+    """
+
+    name: str
+    class_names: list[str]
+    train: Split
+    test: Split
+    fully_labelled: bool = True
+    class_groups: dict[str, list[int]] = field(default_factory=dict)
+    val_index: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+class DatasetPlugin:
+    """Base class of every dataset plugin."""
+
+    name: ClassVar[str] = "dataset"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, Param]] = {}
+    kind: ClassVar[str] = "features"  # "features" or "images"
+
+    def __init__(self, **params: Any):
+        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"dataset '{self.name}'")
+
+    def __getattr__(self, key: str) -> Any:
+        params = self.__dict__.get("params", {})
+        if key in params:
+            return params[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute '{key}'")
+
+    def load(self) -> DatasetData:
+        raise NotImplementedError

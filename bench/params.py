@@ -1,0 +1,112 @@
+"""Declared, typed plugin parameters (benchopt-style) and their resolution.
+
+A plugin class declares ``parameters = {"gamma_neg": Param(1.0, help="...")}``. A user gives values
+as Python objects (the Python API) or strings (selectors such as ``p-asl[gamma_neg=4]``);
+``resolve_params`` returns every declared parameter with its typed value, defaults filled in.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+_NONE_WORDS = {"none", "null"}
+_TRUE_WORDS = {"true", "yes", "1", "on"}
+_FALSE_WORDS = {"false", "no", "0", "off"}
+
+
+class ParamError(ValueError):
+    """An unknown parameter name, an ill-typed value or a value outside the declared choices."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: its default, type (inferred from the default when omitted),
+    help text, optional allowed choices, and whether ``None`` is a legal value."""
+
+    default: Any
+    type: type | None = None
+    help: str = ""
+    choices: tuple | None = None
+    nullable: bool = False
+
+    @property
+    def value_type(self) -> type:
+        if self.type is not None:
+            return self.type
+        if self.default is None:
+            return str
+        return type(self.default)
+
+    @property
+    def accepts_none(self) -> bool:
+        return self.nullable or self.default is None
+
+    def coerce(self, value: Any, name: str, owner: str) -> Any:
+        """Return ``value`` converted to this parameter's type, or raise ``ParamError``."""
+        kind = self.value_type
+        if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_WORDS):
+            if self.accepts_none:
+                return None
+            raise ParamError(f"{owner}: parameter '{name}' may not be None")
+        try:
+            out = _coerce(value, kind)
+        except (TypeError, ValueError):
+            raise ParamError(
+                f"{owner}: parameter '{name}' expects {kind.__name__}, got {value!r}"
+            ) from None
+        if self.choices is not None and out not in self.choices:
+            raise ParamError(
+                f"{owner}: parameter '{name}' must be one of {', '.join(map(str, self.choices))}; got {out!r}"
+            )
+        return out
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+            return value.strip().lower() in _TRUE_WORDS
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise ValueError(value)
+    if kind is int:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    if kind is float:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return float(value)
+    if kind is str:
+        return str(value)
+    return kind(value)
+
+
+def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean X?)' for the closest candidate, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    """Every declared parameter with its typed value: ``given`` overrides the defaults.
+
+    Raises ``ParamError`` for an unknown name (with a suggestion) or an ill-typed value.
+    """
+    for key in given:
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ParamError(
+                f"{owner}: unknown parameter '{key}'{suggest(key, tuple(declared))}; known: {known}"
+            )
+    resolved: dict[str, Any] = {}
+    for key, param in declared.items():
+        raw = given[key] if key in given else param.default
+        resolved[key] = param.coerce(raw, key, owner)
+    return resolved

@@ -1,0 +1,188 @@
+"""Plugin registry: ``@register_method`` / ``@register_dataset``, discovery, lookup.
+
+Built-in plugins are the files of ``methods/`` and ``datasets/`` beside the ``bench`` package (one
+plugin per file), imported under the private namespace ``_bench_plugins.<kind>.<stem>`` so nothing
+shadows a real package (the HuggingFace ``datasets`` package in particular). Extra folders come from
+``BENCH_PLUGIN_PATH`` (``os.pathsep``-separated folders holding ``methods/`` and/or ``datasets/``),
+third-party packages from the entry-point groups ``bench.methods`` and ``bench.datasets``.
+A plugin that fails to import is recorded with its error (``failed_plugins``) instead of breaking
+the CLI. The engine never imports a concrete plugin by name.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+import types
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from bench.params import suggest
+
+T = TypeVar("T", bound=type)
+PLUGIN_NAMESPACE = "_bench_plugins"
+KINDS = ("methods", "datasets")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class UnknownPluginError(KeyError):
+    """No plugin of that kind and name (the message suggests the closest name)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Registry:
+    """Name -> plugin class for one plugin kind."""
+
+    def __init__(self, kind: str, entry_point_group: str):
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._classes: dict[str, type] = {}
+        self.failed: dict[str, str] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Class decorator registering ``cls`` under ``name`` and setting ``cls.name``."""
+
+        def decorator(cls: T) -> T:
+            existing = self._classes.get(name)
+            if existing is not None and _qualname(existing) != _qualname(cls):
+                raise ValueError(
+                    f"{self.kind[:-1]} '{name}' registered twice: {_qualname(existing)} and {_qualname(cls)}"
+                )
+            cls.name = name
+            self._classes[name] = cls
+            return cls
+
+        return decorator
+
+    def names(self) -> list[str]:
+        discover()
+        return sorted(self._classes)
+
+    def classes(self) -> dict[str, type]:
+        discover()
+        return dict(sorted(self._classes.items()))
+
+    def get(self, name: str) -> type:
+        discover()
+        if name not in self._classes:
+            failed = [k for k in self.failed if Path(k).stem.replace("_", "-") == name.replace("_", "-")]
+            if failed:
+                raise UnknownPluginError(f"{self.kind[:-1]} '{name}' failed to import: {self.failed[failed[0]].splitlines()[-1]}")
+            raise UnknownPluginError(
+                f"unknown {self.kind[:-1]} '{name}'{suggest(name, tuple(self._classes))}; "
+                f"known: {', '.join(sorted(self._classes)) or 'none'}"
+            )
+        return self._classes[name]
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+METHODS = Registry("methods", "bench.methods")
+DATASETS = Registry("datasets", "bench.datasets")
+_REGISTRIES = {"methods": METHODS, "datasets": DATASETS}
+
+
+def register_method(name: str) -> Callable[[T], T]:
+    """Register a method class (a subclass of ``bench.Method``) under ``name``."""
+    return METHODS.register(name)
+
+
+def register_dataset(name: str) -> Callable[[T], T]:
+    """Register a dataset class (a subclass of ``bench.DatasetPlugin``) under ``name``."""
+    return DATASETS.register(name)
+
+
+_discovered = False
+
+
+def plugin_folders() -> list[Path]:
+    """Folders searched for ``methods/`` and ``datasets/``: the built-ins, then BENCH_PLUGIN_PATH."""
+    folders = [ROOT]
+    for item in os.environ.get("BENCH_PLUGIN_PATH", "").split(os.pathsep):
+        if item.strip():
+            folders.append(Path(item).expanduser().resolve())
+    return folders
+
+
+def _ensure_namespace(name: str) -> None:
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        mod = ".".join(parts[:i])
+        if mod not in sys.modules:
+            module = types.ModuleType(mod)
+            module.__path__ = []
+            sys.modules[mod] = module
+
+
+def load_plugin_file(path: Path, kind: str) -> types.ModuleType | None:
+    """Import one plugin file under the private namespace; record failures instead of raising."""
+    path = Path(path).resolve()
+    folder_tag = hashlib.sha1(str(path.parent.parent).encode()).hexdigest()[:8]
+    namespace = f"{PLUGIN_NAMESPACE}.{kind}" if path.parent.parent == ROOT else f"{PLUGIN_NAMESPACE}.x{folder_tag}.{kind}"
+    module_name = f"{namespace}.{path.stem}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    _ensure_namespace(namespace)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # noqa: BLE001 - a broken plugin must not break the CLI
+        del sys.modules[module_name]
+        _REGISTRIES[kind].failed[str(path)] = traceback.format_exc(limit=3).strip()
+        return None
+    return module
+
+
+def discover(force: bool = False) -> None:
+    """Import every built-in, BENCH_PLUGIN_PATH and entry-point plugin (once per process)."""
+    global _discovered
+    if _discovered and not force:
+        return
+    _discovered = True
+    for folder in plugin_folders():
+        for kind in KINDS:
+            for path in sorted((folder / kind).glob("*.py")):
+                if not path.name.startswith("_"):
+                    load_plugin_file(path, kind)
+    for kind, registry in _REGISTRIES.items():
+        for ep in metadata.entry_points(group=registry.entry_point_group):
+            try:
+                obj = ep.load()
+                if isinstance(obj, type) and ep.name not in registry._classes:
+                    registry.register(ep.name)(obj)
+            except Exception:  # noqa: BLE001
+                registry.failed[f"entry point {ep.value}"] = traceback.format_exc(limit=3).strip()
+
+
+def failed_plugins() -> dict[str, str]:
+    """Plugin file (or entry point) -> the error it raised on import, for both kinds."""
+    discover()
+    return {**METHODS.failed, **DATASETS.failed}
+
+
+def source_hash(cls: type) -> str:
+    """sha256 of the source file defining ``cls`` and its plugin base classes (first 16 hex)."""
+    digest = hashlib.sha256()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(PLUGIN_NAMESPACE) or klass is cls:
+            try:
+                digest.update(Path(inspect.getfile(klass)).read_bytes())
+            except (TypeError, OSError):
+                digest.update(_qualname(klass).encode())
+    return digest.hexdigest()[:16]
+
+
+def plugin_identity(cls: type) -> dict[str, Any]:
+    """What a run records about a plugin: name, version, source hash."""
+    return {"name": cls.name, "version": str(getattr(cls, "version", "0")), "source_hash": source_hash(cls)}
