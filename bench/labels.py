@@ -10,10 +10,17 @@ Label matrices are either dense ``numpy.ndarray`` of dtype int8 with shape (N, C
 ``scipy.sparse.csr_array`` / ``csr_matrix`` holding only the annotated entries (values +-1; every
 implicit zero is un-annotated), which is how OpenImages-scale label spaces are stored.
 Every public function of ``bench`` that takes labels accepts both.
+
+Converters from the other encodings in use (validated; a bad value raises ``LabelError`` saying how
+many entries are bad and the first row/column): ``from_csl``/``to_csl`` (CSL: 1 / 0 negative / -1
+unknown), ``from_01`` and ``from_known_mask`` (0/1 matrices), ``from_cole``/``to_cole`` and
+``load_cole_labels`` (Cole et al. / LargeLossMatters: 1 / 0 unknown / -1 negative). Converters into
+our encoding return the same kind (dense or sparse) as their input.
 """
 from __future__ import annotations
 
-from typing import Union
+from pathlib import Path
+from typing import NamedTuple, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,7 +57,7 @@ def validate_labels(labels: LabelMatrix, where: str = "labels", num_classes: int
             first = int(np.flatnonzero(bad)[0])
             raise LabelError(
                 f"{where}: {int(bad.sum())} label value(s) outside {{1, -1, 0}}; first at row "
-                f"{int(rows[first])}, column {int(csr.indices[first])}: {data[first]!r}"
+                f"{int(rows[first])}, column {int(csr.indices[first])}: {data[first].item()!r}"
             )
         out = sp.csr_array((data.astype(LABEL_DTYPE), csr.indices, csr.indptr), shape=csr.shape)
     else:
@@ -65,7 +72,7 @@ def validate_labels(labels: LabelMatrix, where: str = "labels", num_classes: int
             r, c = np.argwhere(bad_mask)[0]
             raise LabelError(
                 f"{where}: {int(bad_mask.sum())} label value(s) outside {{1, -1, 0}}; first at row "
-                f"{int(r)}, column {int(c)}: {arr[r, c]!r}"
+                f"{int(r)}, column {int(c)}: {arr[r, c].item()!r}"
             )
         out = arr.astype(LABEL_DTYPE, copy=False)
     if num_classes is not None and out.shape[1] != num_classes:
@@ -83,8 +90,163 @@ def to_dense(labels: LabelMatrix) -> np.ndarray:
 def to_sparse(labels: LabelMatrix) -> sp.csr_array:
     """Sparse CSR int8 copy holding only the annotated entries."""
     if is_sparse(labels):
-        out = sp.csr_array(labels, dtype=LABEL_DTYPE)
+        out = sp.csr_array(labels, dtype=LABEL_DTYPE, copy=True)
     else:
         out = sp.csr_array(np.asarray(labels, dtype=LABEL_DTYPE))
     out.eliminate_zeros()
     return out
+
+
+def _check_values(labels: LabelMatrix, allowed: tuple, where: str, encoding: str) -> None:
+    """Raise ``LabelError`` when ``labels`` (dense or sparse, any dtype) holds a value outside
+    ``allowed``: how many entries are bad and the first (row, column) in row-major order."""
+    if is_sparse(labels):
+        csr = sp.csr_array(labels)
+        data = np.asarray(csr.data)
+        bad = np.flatnonzero(~np.isin(data, allowed))
+        if bad.size:
+            rows = np.searchsorted(csr.indptr, bad, side="right") - 1
+            k = int(np.lexsort((csr.indices[bad], rows))[0])
+            first = (int(rows[k]), int(csr.indices[bad[k]]), data[bad[k]])
+    else:
+        arr = np.asarray(labels)
+        if arr.ndim != 2:
+            raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {arr.shape}")
+        bad_mask = ~np.isin(arr, allowed)
+        bad = np.flatnonzero(bad_mask)
+        if bad.size:
+            r, c = divmod(int(bad[0]), arr.shape[1])
+            first = (r, c, arr[r, c])
+    if bad.size:
+        values = ", ".join(str(v) for v in allowed)
+        raise LabelError(
+            f"{where}: {bad.size} value(s) outside the {encoding} encoding {{{values}}}; first at row "
+            f"{first[0]}, column {first[1]}: {first[2].item()!r}"
+        )
+
+
+def _same_kind(template: LabelMatrix, dense: np.ndarray) -> LabelMatrix:
+    """``dense`` returned as a sparse CSR (annotated entries only) when ``template`` is sparse."""
+    return to_sparse(dense) if is_sparse(template) else dense
+
+
+def from_csl(labels: LabelMatrix, where: str = "CSL labels") -> LabelMatrix:
+    """CSL / PartialLabelingCSL encoding (1 positive, 0 negative, -1 unknown) -> ours.
+
+    Mapping 1 -> POS, 0 -> NEG, -1 -> UNANN. A sparse CSL matrix's implicit zeros are CSL
+    negatives, so they become explicit annotated negatives in the (sparse) result.
+    """
+    _check_values(labels, (1, 0, -1), where, "CSL")
+    csl = np.asarray(labels.toarray() if is_sparse(labels) else labels)
+    out = np.full(csl.shape, NEG, dtype=LABEL_DTYPE)
+    out[csl == 1] = POS
+    out[csl == -1] = UNANN
+    return _same_kind(labels, out)
+
+
+def to_csl(labels: LabelMatrix, where: str = "labels") -> np.ndarray:
+    """Ours -> CSL encoding (POS -> 1, NEG -> 0, UNANN -> -1) as a dense int8 array (dense because a
+    CSL zero means negative, so CSL has no sparse form holding only the annotated entries)."""
+    ours = to_dense(validate_labels(labels, where))
+    out = np.full(ours.shape, -1, dtype=LABEL_DTYPE)
+    out[ours == POS] = 1
+    out[ours == NEG] = 0
+    return out
+
+
+def from_01(labels01: LabelMatrix, where: str = "0/1 labels") -> LabelMatrix:
+    """A fully labelled 0/1 matrix -> ours: 1 -> POS, 0 -> NEG (every entry annotated). A sparse
+    input gives a sparse result in which every entry is stored."""
+    _check_values(labels01, (0, 1), where, "0/1")
+    y = np.asarray(labels01.toarray() if is_sparse(labels01) else labels01)
+    out = np.where(y == 1, POS, NEG).astype(LABEL_DTYPE)
+    return _same_kind(labels01, out)
+
+
+def from_known_mask(labels01: LabelMatrix, known_mask: LabelMatrix, where: str = "labels") -> LabelMatrix:
+    """0/1 labels plus a known-mask -> ours: POS where known and 1, NEG where known and 0, UNANN
+    where not known. Sparse when ``known_mask`` is sparse (only its stored true entries are known)."""
+    if tuple(labels01.shape) != tuple(known_mask.shape):
+        raise LabelError(
+            f"{where}: labels shape {tuple(labels01.shape)} != known-mask shape {tuple(known_mask.shape)}"
+        )
+    _check_values(labels01, (0, 1), f"{where} (0/1 values)", "0/1")
+    _check_values(known_mask, (0, 1), f"{where} (known-mask)", "0/1 mask")
+    if not is_sparse(known_mask):
+        y = np.asarray(labels01.toarray() if is_sparse(labels01) else labels01)
+        known = np.asarray(known_mask).astype(bool)
+        return np.where(known, np.where(y == 1, POS, NEG), UNANN).astype(LABEL_DTYPE)
+    mask = sp.csr_array(known_mask, dtype=np.int8, copy=True)
+    mask.eliminate_zeros()
+    mask.sort_indices()
+    rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
+    picked = labels01[rows, mask.indices] if is_sparse(labels01) else np.asarray(labels01)[rows, mask.indices]
+    data = np.where(np.asarray(picked).ravel() == 1, POS, NEG).astype(LABEL_DTYPE)
+    return sp.csr_array((data, mask.indices.copy(), mask.indptr.copy()), shape=mask.shape)
+
+
+def from_cole(labels: LabelMatrix, where: str = "Cole labels") -> LabelMatrix:
+    """Cole et al. / LargeLossMatters encoding (1 observed positive, 0 unknown, -1 observed
+    negative; float in their ``formatted_*_labels_obs.npy``) -> ours: the same meaning, as int8."""
+    _check_values(labels, (1, 0, -1), where, "Cole")
+    return validate_labels(labels, where)
+
+
+def to_cole(labels: LabelMatrix, where: str = "labels") -> LabelMatrix:
+    """Ours -> Cole / LargeLossMatters encoding (same values, float32 as their loaders use);
+    sparse stays sparse (implicit zero = unknown in both)."""
+    ours = validate_labels(labels, where)
+    if is_sparse(ours):
+        return sp.csr_array(ours, dtype=np.float32)
+    return ours.astype(np.float32)
+
+
+def load_cole_labels(path: str | Path) -> np.ndarray:
+    """Read a Cole et al. ``formatted_{train,val}_labels_obs.npy`` (N x C, -1/0/1) into ours."""
+    arr = np.load(path, allow_pickle=False)
+    if not isinstance(arr, np.ndarray) or arr.ndim != 2:
+        raise LabelError(f"{path}: expected one 2-D (samples x classes) array in a .npy file")
+    return from_cole(arr, where=str(path))
+
+
+def canonical_csr(labels: LabelMatrix) -> sp.csr_array:
+    """CSR int8 holding only the annotated entries, indices sorted, no duplicates: the same arrays
+    for the dense and the sparse form of one matrix (used for hashing and equality)."""
+    out = to_sparse(validate_labels(labels))
+    out.sum_duplicates()
+    out.sort_indices()
+    out.eliminate_zeros()
+    return out
+
+
+def is_fully_labelled(labels: LabelMatrix) -> bool:
+    """True when every entry is annotated (+-1): what the simulation protocols start from."""
+    if is_sparse(labels):
+        csr = sp.csr_array(labels)
+        return int(np.count_nonzero(csr.data)) == csr.shape[0] * csr.shape[1]
+    return bool(np.all(np.asarray(labels) != UNANN))
+
+
+class LabelCounts(NamedTuple):
+    """Per-class counts (int64, shape (C,)) of annotated positives, negatives and un-annotated."""
+
+    positives: np.ndarray
+    negatives: np.ndarray
+    unannotated: np.ndarray
+
+
+def label_counts(labels: LabelMatrix) -> LabelCounts:
+    """Per-class positive / negative / un-annotated counts; a sparse matrix is counted from its
+    stored entries (``bincount`` over column indices), never densified."""
+    num_rows, num_classes = labels.shape
+    if is_sparse(labels):
+        csr = sp.csr_array(labels)
+        data, cols = np.asarray(csr.data), np.asarray(csr.indices)
+        pos = np.bincount(cols[data == POS], minlength=num_classes)
+        neg = np.bincount(cols[data == NEG], minlength=num_classes)
+    else:
+        arr = np.asarray(labels)
+        pos = np.count_nonzero(arr == POS, axis=0)
+        neg = np.count_nonzero(arr == NEG, axis=0)
+    pos, neg = pos.astype(np.int64), neg.astype(np.int64)
+    return LabelCounts(pos, neg, num_rows - pos - neg)

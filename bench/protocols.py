@@ -1,0 +1,168 @@
+"""Partial-annotation protocols: partial labels simulated on a fully labelled training matrix.
+
+``PROTOCOLS[name]`` is a ``ProtocolSpec`` (declared ``parameters``, description, function);
+``apply_protocol(name, params, full_labels, split_seed, ids, class_names)`` returns the partial
+label matrix in our encoding, dense or sparse like ``full_labels``.
+
+Determinism: every random draw comes from ``numpy.random.Generator(PCG64(seed))`` with ``seed`` a
+SHA-256 digest of (protocol, split_seed) (``protocol_seed``), and only from ``Generator.random``
+(float64) so that the bits depend on nothing but that seed: identical on every machine and
+process, and identical for the dense and the sparse form of one matrix (``bench.partial_sampling``).
+CSL's own simulation uses the unseeded global ``np.random`` (reference_semantics.md §1.7), which
+cannot be reproduced; ``single-positive[draw=cole]`` reproduces Cole et al.'s seeded draw.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from bench.labels import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
+from bench.params import Param, ParamError, resolve_params, suggest
+from bench.partial_label_files import read_partial_label_file
+from bench.partial_sampling import drop_annotations, fixed_per_class, single_positive
+
+
+class ProtocolError(ValueError):
+    """An unknown protocol, a missing or out-of-range parameter, or labels it cannot apply to."""
+
+
+@dataclass(frozen=True)
+class ProtocolContext:
+    """What a protocol function may use besides the labels and its parameters."""
+
+    split_seed: int
+    ids: Sequence[str] | None = None
+
+    def rng(self, name: str) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(protocol_seed(self.split_seed, name)))
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """One protocol: its declared parameters (``required`` ones have no default), a description,
+    the function ``(labels, params, context) -> LabelMatrix``, and whether it needs full labels."""
+
+    name: str
+    description: str
+    parameters: dict[str, Param]
+    function: Callable[[LabelMatrix, dict, ProtocolContext], LabelMatrix]
+    required: tuple[str, ...] = ()
+    needs_full_labels: bool = True
+
+
+def protocol_seed(split_seed: int, name: str) -> int:
+    """128-bit seed: the first 16 bytes (little-endian) of sha256(b"bench-protocol/<name>/<split_seed>")."""
+    digest = hashlib.sha256(f"bench-protocol/{name}/{int(split_seed)}".encode()).digest()
+    return int.from_bytes(digest[:16], "little")
+
+
+def _rpa(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """Random per annotation (CSL's RPS, called RPA in its guide, §1.7): each annotation, positive
+    or negative, independently dropped with probability p."""
+    p = params["p"]
+    if not 0.0 <= p <= 1.0:
+        raise ProtocolError(f"protocol 'rpa': p must be in [0, 1], got {p}")
+    return drop_annotations(labels, p, ctx.rng("rpa"))
+
+
+def _known(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """Durand et al. 2019's "q known labels": exactly ``rpa[p=1-q]`` (same draws, same bits)."""
+    q = params["q"]
+    if not 0.0 <= q <= 1.0:
+        raise ProtocolError(f"protocol 'known': q must be in [0, 1], got {q}")
+    return _rpa(labels, {"p": 1.0 - q}, ctx)
+
+
+def _fpc(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """Fixed per class (CSL ``simulate_coco`` fpc, §1.7): per class min(n_s, #pos) positives and
+    min(n_s, #neg) negatives kept uniformly without replacement (``fixed_per_class``)."""
+    if params["n_s"] < 0:
+        raise ProtocolError(f"protocol 'fpc': n_s must be >= 0, got {params['n_s']}")
+    return fixed_per_class(labels, params["n_s"], ctx.rng("fpc"))
+
+
+def _single_positive(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """One positive per image (``single_positive``); ``draw=cole`` is Cole et al.'s exact
+    RandomState(1200) draw and ignores split_seed."""
+    return single_positive(labels, None if params["draw"] == "cole" else ctx.rng("single-positive"))
+
+
+def _files(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """A published partial-label file read as-is (see ``bench.partial_label_files``)."""
+    out = read_partial_label_file(
+        params["path"], key=params["key"], encoding=params["encoding"], ids=ctx.ids,
+        num_rows=labels.shape[0], num_classes=labels.shape[1],
+    )
+    return canonical_csr(out) if is_sparse(labels) else to_dense(out)
+
+
+PROTOCOLS: dict[str, ProtocolSpec] = {
+    spec.name: spec
+    for spec in (
+        ProtocolSpec("rpa", "random per annotation: each annotation dropped with probability p",
+                     {"p": Param(None, float, help="drop probability, in [0, 1]")}, _rpa, ("p",)),
+        ProtocolSpec("known", "q known labels (Durand et al. 2019): alias of rpa[p=1-q]",
+                     {"q": Param(None, float, help="kept fraction, in [0, 1]")}, _known, ("q",)),
+        ProtocolSpec("fpc", "fixed per class: n_s positives and n_s negatives kept per class",
+                     {"n_s": Param(1000, int, help="annotations kept per class and sign")}, _fpc),
+        ProtocolSpec("single-positive", "one positive per image chosen uniformly (Cole et al. 2021)",
+                     {"draw": Param("seeded", str, help="seeded (split_seed) or cole (their RandomState(1200))",
+                                    choices=("seeded", "cole"))}, _single_positive),
+        ProtocolSpec("files", "a published partial-label file read as-is",
+                     {"path": Param(None, str, help=".npz/.npy (our/Cole or CSL encoding) or .txt[.gz] lists"),
+                      "key": Param(None, str, help="array name inside an .npz"),
+                      "encoding": Param("ours", str, help="ours (= Cole, Hill 0/1) or csl",
+                                        choices=("ours", "csl"))},
+                     _files, ("path",), needs_full_labels=False),
+    )
+}
+
+
+def get_protocol(name: str) -> ProtocolSpec:
+    """The spec of ``name`` or a ``ProtocolError`` suggesting the closest name."""
+    if name not in PROTOCOLS:
+        raise ProtocolError(
+            f"unknown protocol '{name}'{suggest(name, tuple(PROTOCOLS))}; known: {', '.join(PROTOCOLS)}"
+        )
+    return PROTOCOLS[name]
+
+
+def resolve_protocol_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Every declared parameter of protocol ``name`` typed, defaults filled; required ones checked."""
+    spec = get_protocol(name)
+    try:
+        resolved = resolve_params(spec.parameters, params, f"protocol '{name}'")
+    except ParamError as err:
+        raise ProtocolError(str(err)) from None
+    missing = [key for key in spec.required if resolved[key] is None]
+    if missing:
+        raise ProtocolError(f"protocol '{name}': parameter(s) {', '.join(missing)} required")
+    return resolved
+
+
+def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatrix, split_seed: int,
+                   ids: Sequence[str] | None = None, class_names: Sequence[str] | None = None) -> LabelMatrix:
+    """Partial labels of protocol ``name`` applied to the training matrix ``full_labels``.
+
+    ``full_labels`` must be fully labelled (every entry +-1) except for ``files``, which only uses
+    its shape (and ``ids`` to align rows); ``class_names``, when given, fixes the expected number of
+    classes. The result is dense or sparse like ``full_labels``. A ``files`` problem raises
+    ``bench.partial_label_files.PartialLabelFileError``, everything else ``ProtocolError``.
+    """
+    spec = get_protocol(name)
+    resolved = resolve_protocol_params(name, params)
+    if isinstance(split_seed, bool) or not isinstance(split_seed, (int, np.integer)):
+        raise ProtocolError(f"protocol '{name}': split_seed must be an int, got {split_seed!r}")
+    labels = validate_labels(full_labels, f"protocol '{name}' input labels",
+                             None if class_names is None else len(class_names))
+    if spec.needs_full_labels and not is_fully_labelled(labels):
+        raise ProtocolError(
+            f"protocol '{name}' simulates partial labels and needs a fully labelled training matrix "
+            f"(every entry +-1); these labels have un-annotated entries"
+        )
+    if ids is not None and len(ids) != labels.shape[0]:
+        raise ProtocolError(f"protocol '{name}': {len(ids)} ids for {labels.shape[0]} label rows")
+    return spec.function(labels, resolved, ProtocolContext(int(split_seed), ids))

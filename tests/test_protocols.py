@@ -1,0 +1,191 @@
+"""Partial-annotation protocols: exact counts, rates, alias, uniformity, determinism, sparse == dense."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from bench.labels import NEG, POS, UNANN, canonical_csr, from_01, label_counts, to_dense, to_sparse
+from bench.partial_sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
+from bench.protocols import PROTOCOLS, ProtocolError, apply_protocol, protocol_seed
+
+SEEDED = [("rpa", {"p": 0.3}), ("known", {"q": 0.4}), ("fpc", {"n_s": 25}), ("single-positive", {}),
+          ("single-positive", {"draw": "cole"})]
+
+
+def full_labels(num_rows: int = 600, num_classes: int = 12, seed: int = 0) -> np.ndarray:
+    """Fully labelled +-1 matrix with class rates from 1% to 60%, some rows without a positive."""
+    rng = np.random.default_rng(seed)
+    rates = np.linspace(0.01, 0.6, num_classes)
+    return from_01(rng.random((num_rows, num_classes)) < rates)
+
+
+def digest(labels) -> str:
+    csr = canonical_csr(labels)
+    return hashlib.sha256(b"".join(np.asarray(a).tobytes() for a in (csr.indptr, csr.indices, csr.data))).hexdigest()
+
+
+def assert_subset_of_truth(partial, truth):
+    partial, truth = to_dense(partial), to_dense(truth)
+    annotated = partial != UNANN
+    assert np.array_equal(partial[annotated], truth[annotated])
+
+
+def test_table_declares_parameters_and_descriptions():
+    assert set(PROTOCOLS) == {"rpa", "known", "fpc", "single-positive", "files"}
+    for name, spec in PROTOCOLS.items():
+        assert spec.name == name and spec.description and callable(spec.function)
+        assert set(spec.required) <= set(spec.parameters)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.75, 1.0])
+def test_rpa_drop_rate_and_subset(p):
+    truth = full_labels(2000, 30)
+    out = apply_protocol("rpa", {"p": p}, truth, split_seed=7)
+    kept = np.count_nonzero(out) / truth.size
+    assert abs(kept - (1 - p)) < 0.01  # 4.4 standard deviations at p = 0.5 for 60,000 entries
+    assert_subset_of_truth(out, truth)
+    pos_kept = np.count_nonzero(out == POS) / np.count_nonzero(truth == POS)
+    assert abs(pos_kept - (1 - p)) < 0.03  # positives and negatives dropped alike
+
+
+@pytest.mark.parametrize("q", [0.1, 0.25, 0.4, 0.9])
+def test_known_is_rpa_with_one_minus_q(q):
+    truth = full_labels()
+    assert np.array_equal(apply_protocol("known", {"q": q}, truth, 3), apply_protocol("rpa", {"p": 1 - q}, truth, 3))
+
+
+@pytest.mark.parametrize("n_s", [0, 1, 25, 100, 10_000])
+def test_fpc_exact_counts(n_s):
+    truth = full_labels()
+    out = apply_protocol("fpc", {"n_s": n_s}, truth, 11)
+    full, kept = label_counts(truth), label_counts(out)
+    assert np.array_equal(kept.positives, np.minimum(n_s, full.positives))
+    assert np.array_equal(kept.negatives, np.minimum(n_s, full.negatives))
+    assert_subset_of_truth(out, truth)
+
+
+def test_fpc_selection_is_uniform():
+    """One class with 10 positives and 20 negatives, 3 kept of each, over 3,000 seeds: each
+    positive is kept 900 times in expectation (sd about 25)."""
+    column = from_01(np.arange(30)[:, None] < 10)
+    hits = np.zeros(30)
+    for seed in range(3000):
+        out = fixed_per_class(column, 3, np.random.Generator(np.random.PCG64(seed)))
+        hits += out[:, 0] != UNANN
+    assert np.all(np.abs(hits[:10] - 900) < 110) and np.all(np.abs(hits[10:] - 450) < 90)
+
+
+def test_smallest_keys_breaks_ties_by_position():
+    assert list(smallest_keys(np.array([0.5, 0.1, 0.5, 0.5, 0.9]), 3)) == [1, 0, 2]
+    assert list(smallest_keys(np.array([0.3, 0.2]), 5)) == [0, 1]
+
+
+@pytest.mark.parametrize("draw", ["seeded", "cole"])
+def test_single_positive_one_positive_per_image(draw):
+    truth = full_labels()
+    out = apply_protocol("single-positive", {"draw": draw}, truth, 5)
+    has_pos = (truth == POS).any(axis=1)
+    assert not has_pos.all()  # the fixture has images without a positive
+    assert np.array_equal((out == POS).sum(axis=1), has_pos.astype(int))
+    assert np.count_nonzero(out == NEG) == 0
+    assert_subset_of_truth(out, truth)
+
+
+def test_single_positive_seeded_is_uniform():
+    """40,000 identical images with 4 positives: each picked 10,000 times (sd about 87)."""
+    truth = from_01(np.tile(np.array([[1, 0, 1, 1, 0, 1]]), (40_000, 1)))
+    picks = (single_positive(truth, np.random.Generator(np.random.PCG64(1))) == POS).sum(axis=0)
+    assert picks[[1, 4]].sum() == 0 and np.all(np.abs(picks[[0, 2, 3, 5]] - 10_000) < 400)
+
+
+def cole_reference(truth: np.ndarray) -> np.ndarray:
+    """Cole et al.'s observation process as reference_semantics.md §5.1 and their script describe it:
+    per row, shuffle that row's positive indices and keep the first, then shuffle its negatives."""
+    rng = np.random.RandomState(COLE_SEED)
+    observed = np.zeros(truth.shape, dtype=np.int8)
+    for i, row in enumerate(truth):
+        positives = np.nonzero(row == 1)[0]
+        rng.shuffle(positives)
+        observed[i, positives[:1]] = 1
+        negatives = np.nonzero(row == -1)[0]
+        rng.shuffle(negatives)
+    return observed
+
+
+def test_single_positive_cole_draw_matches_the_reference_process():
+    truth = full_labels(400, 20, seed=3)
+    out = apply_protocol("single-positive", {"draw": "cole"}, truth, split_seed=99)
+    assert np.array_equal(out, cole_reference(truth))
+    assert np.array_equal(out, apply_protocol("single-positive", {"draw": "cole"}, truth, split_seed=0))
+
+
+@pytest.mark.parametrize("name, params", SEEDED)
+def test_sparse_and_dense_give_the_same_labels(name, params):
+    truth = full_labels()
+    dense = apply_protocol(name, params, truth, 2)
+    sparse = apply_protocol(name, params, to_sparse(truth), 2)
+    assert isinstance(dense, np.ndarray) and sp.issparse(sparse)
+    assert np.array_equal(sparse.toarray(), dense)
+
+
+@pytest.mark.parametrize("name, params", SEEDED[:4])
+def test_split_seed_changes_the_draw(name, params):
+    truth = full_labels()
+    assert not np.array_equal(apply_protocol(name, params, truth, 1), apply_protocol(name, params, truth, 2))
+
+
+def test_identical_bits_in_another_process():
+    script = (
+        "import hashlib, numpy as np\n"
+        "from bench.labels import canonical_csr, from_01\n"
+        "from bench.protocols import apply_protocol\n"
+        "rng = np.random.default_rng(0)\n"
+        "truth = from_01(rng.random((600, 12)) < np.linspace(0.01, 0.6, 12))\n"
+        f"for name, params in {SEEDED!r}:\n"
+        "    c = canonical_csr(apply_protocol(name, params, truth, 2))\n"
+        "    print(hashlib.sha256(b''.join(np.asarray(a).tobytes() for a in (c.indptr, c.indices, c.data))).hexdigest())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    here = [digest(apply_protocol(name, params, full_labels(), 2)) for name, params in SEEDED]
+    assert result.stdout.split() == here
+
+
+def test_protocol_seed_is_pinned():
+    """The seed derivation is part of the on-disk contract: changing it changes every split."""
+    assert protocol_seed(0, "rpa") == int.from_bytes(hashlib.sha256(b"bench-protocol/rpa/0").digest()[:16], "little")
+    assert protocol_seed(0, "rpa") != protocol_seed(1, "rpa") != protocol_seed(1, "fpc")
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("rpx", {"p": 0.5}, "unknown protocol 'rpx' \\(did you mean 'rpa'\\?\\)"),
+    ("rpa", {}, "parameter\\(s\\) p required"),
+    ("rpa", {"p": 1.5}, "p must be in \\[0, 1\\]"),
+    ("known", {"q": -0.1}, "q must be in \\[0, 1\\]"),
+    ("fpc", {"n_s": -1}, "n_s must be >= 0"),
+    ("fpc", {"ns": 3}, "unknown parameter 'ns' \\(did you mean 'n_s'\\?\\)"),
+    ("fpc", {"n_s": "many"}, "'n_s' expects int"),
+    ("single-positive", {"draw": "global"}, "must be one of seeded, cole"),
+])
+def test_parameter_rejections(name, params, message):
+    with pytest.raises(ProtocolError, match=message):
+        apply_protocol(name, params, full_labels(), 0)
+
+
+@pytest.mark.parametrize("name, params", SEEDED)
+def test_simulation_needs_fully_labelled_input(name, params):
+    partial = full_labels()
+    partial[3, 4] = UNANN
+    with pytest.raises(ProtocolError, match="needs a fully labelled training matrix"):
+        apply_protocol(name, params, to_sparse(partial), 0)
+
+
+def test_split_seed_and_ids_checked():
+    with pytest.raises(ProtocolError, match="split_seed must be an int"):
+        apply_protocol("rpa", {"p": 0.5}, full_labels(), 1.5)
+    with pytest.raises(ProtocolError, match="3 ids for 600 label rows"):
+        apply_protocol("rpa", {"p": 0.5}, full_labels(), 0, ids=["a", "b", "c"])
