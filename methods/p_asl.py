@@ -1,0 +1,251 @@
+"""P-ASL (Ben-Baruch et al., CVPR 2022, "Multi-label Classification with Partial Annotations using
+Class-aware Selective Loss") and its presets: ``p-asl``, ``ignore``, ``negative``, ``wce``, ``asl``,
+``selective``, ``selective-coco-fpc``, ``selective-coco-rpa``.
+
+Exactly the official ``PartialSelectiveLoss`` (reference_semantics.md §1.2-§1.3), in our encoding
+(P = labels == 1, N = labels == -1, U = labels == 0):
+
+    p = sigmoid(z),  q = 1 - p,  q = min(q + clip, 1) if clip > 0   (shared by the N and U terms)
+    L = -sum_ij w_ij (a+ P log max(p,1e-8) + a- N log max(q,1e-8) + au U log max(q,1e-8))
+                     * (1 - p P - q (N + U)) ^ (g+ P + g- N + gu U)
+
+with the focusing factor and w computed without gradient; reduction ``sum`` (official) or ``mean``
+over all B*C entries. ``mode`` sets w: ``negative`` 1; ``ignore`` 0 on U; ``wce`` (CSL's
+``ignore_normalize_classes``, Durand et al.) 0 on U and 1/(1 + n_known_i) + 1 on row i; ``selective``
+0 on U entries in Omega_P (classes whose prior > ``prior_threshold``; None = rule off; unlike the
+official code, 0 means a threshold of 0) or Omega_L (the K*B un-annotated entries of the flattened
+batch with the smallest clipped q, ``topk_scope=batch`` as the official code, or the K smallest of
+each row, ``topk_scope=sample`` as the paper words it), per ``variant``: ``union`` (both),
+``likelihood``, ``prior``, or ``soft`` (CSL appendix B: 0 on Omega_L, exp(-soft_alpha * prior_c) on
+the other U entries; soft_alpha's default of 1 is ours: the appendix's value was not verified).
+K = 0 with the prior rule off is Negative mode.
+
+Top-K ties are broken exactly like the official stable ascending sort: equal q's are taken in
+row-major (flat) order. We find the K-th smallest value with ``torch.topk`` and take the entries
+below it plus the first equal ones in flat order: no full argsort of the B*C entries.
+
+Engine contract: ``required_artifacts()`` lists the artifacts of this instance (``("class_prior",)``
+only when the prior rule or the soft variant is active); the prior is ``state.artifacts
+["class_prior"]``, C floats in class order, estimated per ``prior_estimator`` (bench/prior.py).
+``ignored_mask(logits, labels, state)`` marks the entries whose gradient is exactly zero.
+
+The ASL repository's class ``AsymmetricLoss`` defaults to g+ = 1; the ``asl`` preset follows the
+ASL paper and its train.py (g+ 0, g- 4, clip 0.05), applying g- to un-annotated entries as well.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from bench import Method, Param, TrainState, register_method
+
+EPS = 1e-8
+MODES = ("negative", "ignore", "wce", "selective")
+
+
+def stable_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Bool mask of the ``k`` smallest entries along the last dim, ties taken in index order, i.e.
+    the first ``k`` of a stable ascending sort. ``values`` may hold +inf for excluded entries; a
+    row with fewer than ``k`` finite values selects all of them."""
+    k = min(k, values.shape[-1])
+    if k <= 0:
+        return torch.zeros_like(values, dtype=torch.bool)
+    kth = values.topk(k, dim=-1, largest=False, sorted=False).values.amax(dim=-1, keepdim=True)
+    selected = values <= kth
+    if bool((selected.sum(dim=-1, keepdim=True) > k).any()):
+        tied = values == kth
+        below = selected & ~tied
+        selected = below | (tied & (tied.cumsum(dim=-1) <= k - below.sum(dim=-1, keepdim=True)))
+    if not bool(torch.isfinite(kth).all()):
+        selected &= torch.isfinite(values)
+    return selected
+
+
+def _power(base: torch.Tensor, exponent: float) -> torch.Tensor | float:
+    """base ** exponent, as the scalar 1 for exponent 0 (torch.pow gives 1 for 0 ** 0 too)."""
+    if exponent == 0:
+        return 1.0
+    return base if exponent == 1 else base.pow(exponent)
+
+
+def _with_defaults(base: dict[str, Param], **defaults) -> dict[str, Param]:
+    out = dict(base)
+    for key, value in defaults.items():
+        choices = (value,) if key == "mode" else out[key].choices
+        out[key] = dataclasses.replace(out[key], default=value, choices=choices)
+    return out
+
+
+@register_method("p-asl")
+class PartialASL(Method):
+    """P-ASL with all four partial-label modes (see the module docstring)."""
+
+    version = "1"
+    description = "Partial asymmetric loss (CSL official): negative / ignore / wce / selective"
+    parameters = {
+        "mode": Param("negative", choices=MODES, help="treatment of un-annotated entries"),
+        "gamma_pos": Param(0.0, help="focusing exponent of positives"),
+        "gamma_neg": Param(1.0, help="focusing exponent of annotated negatives"),
+        "gamma_unann": Param(2.0, help="focusing exponent of un-annotated entries"),
+        "alpha_pos": Param(1.0, help="weight of the positive term"),
+        "alpha_neg": Param(1.0, help="weight of the annotated-negative term"),
+        "alpha_unann": Param(1.0, help="weight of the un-annotated term"),
+        "clip": Param(0.0, help="probability shift: q = min(1 - p + clip, 1) if clip > 0"),
+        "likelihood_topk": Param(5, help="K: un-annotated entries ignored per image (selective)"),
+        "prior_threshold": Param(0.05, type=float, nullable=True,
+                                 help="eta: ignore U entries of classes with prior > eta; None = off"),
+        "topk_scope": Param("batch", choices=("batch", "sample"), help="K*B over the batch (official) or K per row"),
+        "variant": Param("union", choices=("union", "likelihood", "prior", "soft"), help="selective rule set"),
+        "soft_alpha": Param(1.0, help="soft variant: U weight exp(-soft_alpha * prior_c) outside Omega_L"),
+        "prior_estimator": Param("posthoc", choices=("posthoc", "running"),
+                                 help="class prior: mean sigmoid after training (CSL eq. 10) or running mean (official)"),
+        "reduction": Param("sum", choices=("sum", "mean"), help="sum (official) or mean over B*C"),
+    }
+
+    def _uses_prior_rule(self) -> bool:
+        return self.variant in ("union", "prior") and self.prior_threshold is not None
+
+    def _uses_likelihood_rule(self) -> bool:
+        return self.variant in ("union", "likelihood", "soft") and self.likelihood_topk > 0
+
+    def required_artifacts(self) -> tuple[str, ...]:
+        """Artifacts this instance reads: the class prior when the prior rule or soft variant is on."""
+        if self.mode == "selective" and (self._uses_prior_rule() or self.variant == "soft"):
+            return ("class_prior",)
+        return ()
+
+    def _prior(self, state: TrainState | None, logits: torch.Tensor) -> torch.Tensor:
+        prior = None if state is None else state.artifacts.get("class_prior")
+        if prior is None:
+            raise ValueError(f"method '{self.name}' needs the artifact 'class_prior' in state.artifacts")
+        prior = torch.as_tensor(prior, dtype=torch.float32, device=logits.device).reshape(-1)
+        if prior.numel() != logits.shape[1]:
+            raise ValueError(f"method '{self.name}': class_prior has {prior.numel()} values, logits {logits.shape[1]} classes")
+        return prior
+
+    def _clipped_q(self, p: torch.Tensor) -> torch.Tensor:
+        q = 1 - p
+        return (q + self.clip).clamp(max=1) if self.clip > 0 else q
+
+    @torch.no_grad()
+    def _weights(self, q: torch.Tensor, labels: torch.Tensor, state: TrainState | None) -> torch.Tensor:
+        """w of the module docstring from the clipped q (float32, no gradient)."""
+        unann = labels == 0
+        if self.mode == "negative":
+            return torch.ones_like(q)
+        if self.mode in ("ignore", "wce"):
+            row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0 if self.mode == "wce" else 1.0
+            return torch.where(unann, 0.0, torch.ones_like(q) * row)
+        if self.variant == "soft":
+            weight = torch.where(unann, torch.exp(-self.soft_alpha * self._prior(state, q)), 1.0)
+        else:
+            weight = torch.ones_like(q)
+            if self._uses_prior_rule():
+                weight.masked_fill_(unann & (self._prior(state, q) > self.prior_threshold), 0.0)
+        if self._uses_likelihood_rule():
+            weight.masked_fill_(self._likelihood_set(q, unann), 0.0)
+        return weight
+
+    def _likelihood_set(self, q: torch.Tensor, unann: torch.Tensor) -> torch.Tensor:
+        """Omega_L: the un-annotated entries with the smallest clipped q (K*B per batch or K per row)."""
+        ranked = q.masked_fill(~unann, math.inf)
+        if self.topk_scope == "sample":
+            return stable_smallest_mask(ranked, self.likelihood_topk)
+        return stable_smallest_mask(ranked.reshape(-1), self.likelihood_topk * q.shape[0]).view_as(q)
+
+    def weights(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
+        """The partial-label weights w (mode / selective rules) of every entry, no gradient."""
+        with torch.no_grad():
+            return self._weights(self._clipped_q(torch.sigmoid(logits.float())), labels, state)
+
+    def ignored_mask(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
+        """Entries this method ignores: their gradient is exactly zero."""
+        return self.weights(logits, labels, state) == 0
+
+    def _focusing(self, base: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """(1 - pt) ^ (g+ P + g- N + gu U) with scalar powers (cheaper than a tensor exponent)."""
+        focus = _power(base, self.gamma_unann)
+        if self.gamma_neg != self.gamma_unann:
+            focus = torch.where(neg, _power(base, self.gamma_neg), focus)
+        if self.gamma_pos != self.gamma_unann:
+            focus = torch.where(pos, _power(base, self.gamma_pos), focus)
+        return focus
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
+        pos, neg = labels == 1, labels == -1
+        p = torch.sigmoid(logits)
+        q = self._clipped_q(p)
+        pt = torch.where(pos, p, q)
+        coef = self._weights(q.detach(), labels, state)
+        with torch.no_grad():
+            if (self.alpha_pos, self.alpha_neg, self.alpha_unann) != (1.0, 1.0, 1.0):
+                coef *= torch.where(pos, self.alpha_pos, torch.where(neg, self.alpha_neg, self.alpha_unann))
+            if self.gamma_pos or self.gamma_neg or self.gamma_unann:
+                coef *= self._focusing(1 - pt, pos, neg)
+        total = -(pt.clamp(min=EPS).log() * coef).sum()
+        return total / logits.numel() if self.reduction == "mean" else total
+
+
+CE = dict(gamma_pos=0.0, gamma_neg=0.0, gamma_unann=0.0)
+
+
+@register_method("ignore")
+class IgnoreCE(PartialASL):
+    """Ignore CE: BCE on annotated entries only, summed (CSL Table 1 "Ignore CE")."""
+
+    description = "BCE on annotated entries only (un-annotated ignored), summed"
+    parameters = _with_defaults(PartialASL.parameters, mode="ignore", **CE)
+
+
+@register_method("negative")
+class NegativeCE(PartialASL):
+    """Negative CE: un-annotated entries treated as negatives, summed (CSL Table 1 "Negative CE")."""
+
+    description = "BCE with un-annotated entries as negatives, summed"
+    parameters = _with_defaults(PartialASL.parameters, mode="negative", **CE)
+
+
+@register_method("wce")
+class WeightedCE(PartialASL):
+    """wCE (Durand et al. 2019) as the CSL code implements it: row weight 1/(1 + n_known) + 1."""
+
+    description = "BCE on annotated entries, row-weighted 1/(1+n_known)+1 (CSL's ignore_normalize_classes)"
+    parameters = _with_defaults(PartialASL.parameters, mode="wce", **CE)
+
+
+@register_method("asl")
+class NegativeASL(PartialASL):
+    """ASL (Ridnik et al. ICCV 2021) with un-annotated as negatives: g+ 0, g- = gu = 4, clip 0.05
+    (the paper and its train.py; the repository class AsymmetricLoss defaults g+ to 1)."""
+
+    description = "Asymmetric loss, un-annotated as negatives (g+ 0, g- 4, clip 0.05)"
+    parameters = _with_defaults(PartialASL.parameters, mode="negative", gamma_pos=0.0, gamma_neg=4.0,
+                                gamma_unann=4.0, clip=0.05)
+
+
+@register_method("selective")
+class SelectiveASL(PartialASL):
+    """CSL: P-ASL with the selective mode (official train.py defaults: g- 1, gu 2, K 5, eta 0.05)."""
+
+    description = "Class-aware selective loss (CSL), official defaults"
+    parameters = _with_defaults(PartialASL.parameters, mode="selective")
+
+
+@register_method("selective-coco-fpc")
+class SelectiveCocoFPC(PartialASL):
+    """The official README's COCO FPC-1000 run "P-ASL(4,3,1)": g- 3, gu 4, K 5, eta 0.5."""
+
+    description = "CSL, official README COCO FPC settings (g- 3, gu 4, K 5, eta 0.5)"
+    parameters = _with_defaults(PartialASL.parameters, mode="selective", gamma_neg=3.0, gamma_unann=4.0,
+                                likelihood_topk=5, prior_threshold=0.5)
+
+
+@register_method("selective-coco-rpa")
+class SelectiveCocoRPA(PartialASL):
+    """The official README's COCO RPS-0.5 run "P-ASL(4,1,1)": g- 1, gu 4, K 5, eta 0.5."""
+
+    description = "CSL, official README COCO RPA settings (g- 1, gu 4, K 5, eta 0.5)"
+    parameters = _with_defaults(PartialASL.parameters, mode="selective", gamma_neg=1.0, gamma_unann=4.0,
+                                likelihood_topk=5, prior_threshold=0.5)
