@@ -1,0 +1,123 @@
+"""Scores and labels checked and flattened into scored entries, without materialising N x C.
+
+Accepted inputs (see ``bench.labels``): labels dense (N, C) int8 or sparse CSR holding only the
+annotated entries; scores either dense (N, C) or, with sparse labels, 1-D aligned with the labels'
+stored ``data`` in canonical CSR order (rows in order, sorted column indices, no duplicates) --
+``entry_scores`` builds that vector from dense scores. Every check raises a one-line
+``ValueError`` naming ``scores`` or ``labels``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from bench.labels import POS, UNANN, LabelMatrix, is_sparse, to_dense, validate_labels
+
+
+@dataclass(frozen=True)
+class Entries:
+    """Flat scored entries: entry ``i`` is class ``classes[i]`` with ``scores[i]`` and ``labels[i]``."""
+
+    classes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    num_classes: int
+
+    @property
+    def positive(self) -> np.ndarray:
+        return self.labels == POS
+
+
+def _check_real(scores: np.ndarray) -> None:
+    if scores.dtype.kind not in "biuf":
+        raise ValueError(f"scores: expected real numbers, got dtype {scores.dtype}")
+
+
+def _first_non_finite(scores: np.ndarray, labels: LabelMatrix) -> str | None:
+    if scores.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(scores)
+    if not bad.any():
+        return None
+    if scores.ndim == 2:
+        row, col = np.argwhere(bad)[0]
+        where = f"row {row}, column {col}"
+    else:
+        entry = int(np.flatnonzero(bad)[0])
+        row = int(np.searchsorted(labels.indptr, entry, side="right") - 1)
+        where = f"entry {entry} (row {row}, column {labels.indices[entry]})"
+    first = float(scores[tuple(np.argwhere(bad)[0])])
+    return f"scores: {int(bad.sum())} non-finite value(s) (NaN or inf); first at {where}: {first}"
+
+
+def checked_inputs(scores: npt.ArrayLike, labels: LabelMatrix) -> tuple[np.ndarray, LabelMatrix]:
+    """Validate labels (``bench.labels.validate_labels``) and scores against them; return both."""
+    labels = validate_labels(labels, "labels")
+    scores = np.asarray(scores)
+    _check_real(scores)
+    if scores.ndim == 1:
+        if not is_sparse(labels):
+            raise ValueError(
+                f"scores: 1-D scores need sparse (CSR) labels; with dense labels pass (N, C) = {labels.shape}"
+            )
+        if scores.size != labels.nnz:
+            raise ValueError(
+                f"scores: {scores.size} values, but 1-D scores need one per stored label entry "
+                f"(labels hold {labels.nnz})"
+            )
+    elif scores.shape != labels.shape:
+        raise ValueError(f"scores: shape {scores.shape} does not match labels shape {labels.shape}")
+    if is_sparse(labels) and not labels.has_canonical_format:
+        raise ValueError(
+            "labels: sparse labels must be canonical CSR (sorted column indices, no duplicate entries); "
+            "build them with bench.labels.to_sparse"
+        )
+    problem = _first_non_finite(scores, labels)
+    if problem:
+        raise ValueError(problem)
+    return scores, labels
+
+
+def _sparse_rows(labels: sp.csr_array) -> np.ndarray:
+    return np.repeat(np.arange(labels.shape[0], dtype=np.int64), np.diff(labels.indptr))
+
+
+def entry_scores(scores: npt.ArrayLike, labels: LabelMatrix) -> np.ndarray:
+    """Dense (N, C) scores gathered at the stored entries of sparse ``labels``, in CSR ``data`` order."""
+    scores = np.asarray(scores)
+    labels = validate_labels(labels, "labels")
+    if not is_sparse(labels):
+        raise ValueError("labels: entry_scores needs sparse (CSR) labels")
+    if scores.shape != labels.shape:
+        raise ValueError(f"scores: shape {scores.shape} does not match labels shape {labels.shape}")
+    return scores[_sparse_rows(labels), labels.indices]
+
+
+def annotated_entries(scores: np.ndarray, labels: LabelMatrix) -> Entries:
+    """The annotated (label != UNANN) entries of already checked inputs."""
+    num_classes = labels.shape[1]
+    if not is_sparse(labels):
+        rows, cols = np.nonzero(labels)
+        return Entries(cols, scores[rows, cols], labels[rows, cols], num_classes)
+    values, cols = labels.data, labels.indices
+    flat = scores if scores.ndim == 1 else scores[_sparse_rows(labels), cols]
+    keep = values != UNANN
+    if keep.all():
+        return Entries(cols, flat, values, num_classes)
+    return Entries(cols[keep], flat[keep], values[keep], num_classes)
+
+
+def all_entries(scores: np.ndarray, labels: LabelMatrix) -> Entries:
+    """Every (sample, class) pair of already checked inputs; un-annotated entries keep label UNANN."""
+    if scores.ndim != 2:
+        raise ValueError(
+            "scores: this evaluator counts every (sample, class) pair, so it needs dense (N, C) scores, "
+            "not 1-D scores aligned with sparse labels"
+        )
+    dense = to_dense(labels)
+    num_samples, num_classes = dense.shape
+    classes = np.tile(np.arange(num_classes, dtype=np.int64), num_samples)
+    return Entries(classes, scores.ravel(), dense.ravel(), num_classes)
