@@ -1,15 +1,35 @@
-"""bench: benchmark harness for multi-label classification with partial annotations."""
+"""bench: benchmark harness for multi-label classification with partial annotations.
+
+The public API is importable from here. Names that need torch (``Method``, ``TrainState``,
+``LabelStore``, ``get_method``, ``get_dataset``) load on first use, so numpy-only parts of the engine
+(labels, protocols, manifests, metrics) import without torch.
+"""
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from bench.dataset import DatasetData, DatasetPlugin, Split
 from bench.labels import NEG, POS, UNANN
-from bench.method import LabelStore, Method, TrainState
 from bench.params import Param
 from bench.registry import register_dataset, register_method
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "Method": "bench.method", "TrainState": "bench.method", "LabelStore": "bench.method",
+    "get_method": "bench.api", "get_dataset": "bench.api",
+}
+
 __all__ = [
     "DatasetData", "DatasetPlugin", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
-    "TrainState", "Param", "register_dataset", "register_method", "__version__",
+    "TrainState", "Param", "register_dataset", "register_method", "__version__", "get_dataset", "get_method",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bench' has no attribute '{name}'")

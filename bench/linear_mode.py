@@ -1,0 +1,110 @@
+"""Mode ``linear``: train a head on a feature dataset's features, then score the test split.
+
+The run trains on the manifest's training rows with their partial labels (a ``LabelStore`` copy),
+selects its model on the manifest's validation rows (partial labels, partial evaluator), on the last
+epoch, or -- only when asked, and flagged -- on the test split. Test labels are read once training is
+over (or by the trainer's monitor under ``select_on="test"``); no method ever receives them.
+The record's test scores are sigmoid outputs at the annotated test entries, float32, in the
+canonical CSR order of the test labels (``bench.metrics.entries.entry_scores``).
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from bench.api import PreparedDataset
+from bench.artifacts import ArtifactRequest, resolve_artifacts
+from bench.labels import canonical_csr
+from bench.metrics import evaluate
+from bench.metrics.entries import entry_scores
+from bench.method import LabelStore
+from bench.models import build_model
+from bench.inference import predict
+from bench.tensors import intra_op_threads, label_tensor
+from bench.trainer import Monitor, train
+
+if TYPE_CHECKING:
+    from bench.runner import ResolvedRun
+    from bench.store import Store
+
+
+def peak_host_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def _features(prepared: PreparedDataset, split: str, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(prepared.features(split), dtype=np.float32)).to(device)
+
+
+def _monitor(resolved: ResolvedRun, prepared: PreparedDataset, device: torch.device) -> Monitor | None:
+    policy = resolved.run.select_on
+    if policy == "test":
+        return Monitor("test", _features(prepared, "test", device), prepared.labels("test"))
+    if prepared.rows("val").size == 0:
+        return None
+    return Monitor("val", _features(prepared, "val", device), prepared.labels("val"))
+
+
+def run_linear(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+    """Train and evaluate (on one intra-op thread on CPU, see ``intra_op_threads``); returns the
+    keyword arguments of ``Store.finish_run``."""
+    if torch.device(resolved.run.device).type == "cpu":
+        with intra_op_threads(1):
+            return _run(resolved, prepared, store, progress)
+    return _run(resolved, prepared, store, progress)
+
+
+def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+    run, data = resolved.run, prepared.data
+    device = torch.device(run.device)
+    test_labels = data.test.labels
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    train_rows = np.ascontiguousarray(prepared.features("train"), dtype=np.float32)
+    train_x = torch.from_numpy(train_rows).to(device)
+
+    def build() -> torch.nn.Module:
+        return build_model("linear", num_classes=data.num_classes, features=train_rows,
+                           head=run.recipe.head, hidden=run.recipe.hidden)
+
+    train_labels = label_tensor(prepared.labels("train"), device)
+    artifacts, provenance = resolve_artifacts(resolved.method, ArtifactRequest(
+        resolved, prepared, store, build, train_x, train_labels, progress))
+    label_store = LabelStore(train_labels)
+    result = train(
+        build, resolved.method, features=train_x, label_store=label_store, recipe=run.recipe, seed=run.seed,
+        artifacts=artifacts, monitor=_monitor(resolved, prepared, device), select_best=run.select_on != "last",
+        progress=progress,
+    )
+    started = time.perf_counter()
+    scores = predict(result.model, _features(prepared, "test", device)).numpy()
+    evaluation = evaluate(scores, test_labels, run.evaluator, data.class_groups)
+    stored_scores = entry_scores(scores, canonical_csr(test_labels)).astype(np.float32)
+    eval_seconds = result.eval_seconds + time.perf_counter() - started
+    metrics = evaluation.to_dict()
+    per_class_ap = metrics.pop("per_class_ap")
+    return {
+        "metrics": metrics,
+        "per_class_ap": per_class_ap,
+        "class_names": list(data.class_names),
+        "evaluator": run.evaluator,
+        "selection": result.selection,
+        "timings": {"train_s": result.train_seconds, "eval_s": eval_seconds},
+        "cost": {
+            "device": device.type, "device_count": 1, "peak_host_mb": peak_host_mb(),
+            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
+            "samples_per_s": result.samples_per_s, "epochs": result.epochs, "steps": result.steps,
+        },
+        "test_scores": stored_scores,
+        "extra": {
+            "history": result.history, "label_changes": label_store.changes, "artifacts": provenance,
+            "train_rows": int(train_x.shape[0]), "val_rows": int(prepared.rows("val").size),
+        },
+    }

@@ -1,0 +1,54 @@
+"""Rich tables of what is installed: methods, datasets, protocols, and plugins that failed to import."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from bench.params import Param
+from bench.protocols import PROTOCOLS
+from bench.registry import DATASETS, METHODS, Registry
+
+
+def format_params(parameters: dict[str, Param], required: tuple[str, ...] = ()) -> str:
+    """``name=default`` for each declared parameter (``name=<required>`` when it has no default)."""
+    return ", ".join(f"{k}=<required>" if k in required else f"{k}={p.default!r}" for k, p in parameters.items())
+
+
+def _plugin_table(title: str, classes: dict[str, type], extra: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("name", "version", *([extra] if extra else []), "parameters (defaults)", "description"):
+        table.add_column(column, overflow="fold")
+    for name, cls in classes.items():
+        cells: list[Any] = [name, str(getattr(cls, "version", ""))]
+        if extra:
+            cells.append(str(getattr(cls, extra, "")))
+        cells += [format_params(getattr(cls, "parameters", {})), getattr(cls, "description", "") or ""]
+        table.add_row(*(escape(str(cell)) for cell in cells))
+    return table
+
+
+def methods_table() -> Table:
+    return _plugin_table("methods", METHODS.classes())
+
+
+def datasets_table() -> Table:
+    return _plugin_table("datasets", DATASETS.classes(), extra="kind")
+
+
+def protocols_table() -> Table:
+    table = Table(title=escape("protocols (dataset+protocol[...])"))
+    for column in ("name", "parameters (defaults)", "description"):
+        table.add_column(column, overflow="fold")
+    for name, spec in PROTOCOLS.items():
+        table.add_row(escape(name), escape(format_params(spec.parameters, spec.required)), escape(spec.description))
+    return table
+
+
+def failed_lines(registry: Registry) -> list[str]:
+    """One line per plugin of ``registry`` that failed to import: its file (or entry point) and
+    the last line of its error."""
+    registry.classes()  # discovery records the failures
+    return [f"{registry.kind[:-1]} plugin {plugin} failed to import: {error.strip().splitlines()[-1]}"
+            for plugin, error in sorted(registry.failed.items())]

@@ -1,0 +1,70 @@
+"""Models trained by the engine.
+
+Feature datasets (``kind == "features"``) train a head on fixed features: ``linear`` (one affine
+layer, logistic regression per class) or ``mlp`` (one hidden ReLU layer). Both first standardise
+each feature with the mean and standard deviation of the training rows (a fixed, non-trained layer),
+so one learning rate suits datasets whose features live on different scales.
+
+``build_model`` is the single seam through which the trainer gets a model: the image mode
+(``finetune``, timm backbones) plugs in here as another ``mode``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+HEADS = ("linear", "mlp")
+MODES = ("linear",)
+
+
+class UnsupportedModeError(ValueError):
+    """A training mode or head this engine cannot build (yet)."""
+
+
+class Standardize(nn.Module):
+    """x -> (x - mean) / std with per-feature statistics fixed at construction (std 0 -> 1)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        std = np.where(std > 0, std, 1.0)
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(1.0 / std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) * self.scale
+
+
+def feature_head(in_dim: int, num_classes: int, head: str = "linear", hidden: int = 256) -> nn.Module:
+    """The trainable part of a feature model: ``linear`` or ``mlp`` (Linear-ReLU-Linear)."""
+    if head == "linear":
+        return nn.Linear(in_dim, num_classes)
+    if head == "mlp":
+        return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+    raise UnsupportedModeError(f"unknown head '{head}'; known: {', '.join(HEADS)}")
+
+
+def build_model(
+    mode: str,
+    *,
+    num_classes: int,
+    features: np.ndarray | None = None,
+    head: str = "linear",
+    hidden: int = 256,
+) -> nn.Module:
+    """The model of a run.
+
+    ``mode="linear"``: standardisation fitted on ``features`` (the training rows, (N, D) float32)
+    followed by ``feature_head``. Parameters are initialised from torch's global generator, which
+    the trainer seeds.
+    """
+    if mode != "linear":
+        raise UnsupportedModeError(
+            f"mode '{mode}' is not available: this engine trains heads on dataset features "
+            f"(modes: {', '.join(MODES)}); image fine-tuning with timm backbones comes with the image engine"
+        )
+    if features is None or features.ndim != 2:
+        raise UnsupportedModeError("mode 'linear' needs a (samples x features) matrix of training features")
+    features64 = features.astype(np.float64)
+    standardize = Standardize(features64.mean(axis=0), features64.std(axis=0))
+    return nn.Sequential(standardize, feature_head(features.shape[1], num_classes, head, hidden))

@@ -1,0 +1,122 @@
+"""The report as data: tables of rows and cells, figures and notes, rendered by the Markdown and HTML
+writers. Nothing here formats for one output only; ``Cell.text`` is the shared cell text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.reporting.schema import Metric
+
+OURS = "ours"
+TUNED = "tuned"
+REFERENCE = "reference"
+TEST_SELECTED = "selected on test"
+TEST_SELECTED_MARK = "⚑"
+
+
+@dataclass
+class Cell:
+    """One metric of one row: per-run values keyed by (seed, split_seed); mean, std (ddof=1), n.
+
+    ``best``: the best value of its column among ranked rows; ``tied``: not significantly different
+    from the best (see ``bench.reporting.significance``); ``delta``: ours - published (reference
+    rows only); ``p_value``: of the comparison with the best.
+    """
+
+    metric: Metric
+    values: dict[tuple, float] = field(default_factory=dict)
+    mean: float | None = None
+    std: float | None = None
+    best: bool = False
+    tied: bool = False
+    p_value: float | None = None
+    delta: float | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    def text(self) -> str:
+        """``mean ± std (n)`` for our rows (``mean (n=1)`` for one run), the value alone for a
+        published row, followed by ``Δ ours-published`` when a matching row of ours exists."""
+        if self.mean is None:
+            return "–"
+        value = self.metric.text(self.mean)
+        if self.n == 0:
+            delta = "" if self.delta is None else f" (Δ {self.delta:+.2f})"
+            return value + delta
+        if self.n == 1:
+            return f"{value} (n=1)"
+        return f"{value} ± {self.metric.text(self.std)} (n={self.n})"
+
+
+@dataclass
+class Column:
+    """A table column: a metric (with the header shown) and, for protocol sweeps, a parameter value."""
+
+    key: str
+    header: str
+    metric: Metric
+    test: str | None = None
+    value: float | None = None
+
+
+@dataclass
+class Row:
+    """A table row. ``kind``: ours | tuned | reference. ``runs``: the run ids behind it (ours)."""
+
+    label: str
+    kind: str
+    cells: list[Cell | None]
+    runs: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    note: str = ""
+    reference: dict[str, Any] | None = None
+
+
+@dataclass
+class Table:
+    """A rendered table: ``slug`` (stable id), title, caption lines, columns, rows and footnotes."""
+
+    slug: str
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    caption: list[str] = field(default_factory=list)
+    footnotes: list[str] = field(default_factory=list)
+    kind: str = "leaderboard"
+
+    def grouped_notes(self) -> list[tuple[list[Row], str]]:
+        """The rows' notes in row order, rows sharing one note grouped under it."""
+        groups: dict[str, list[Row]] = {}
+        for row in self.rows:
+            if row.note:
+                groups.setdefault(row.note, []).append(row)
+        return [(rows, note) for note, rows in groups.items()]
+
+
+@dataclass
+class Figure:
+    """A drawn figure: its file stem, title, caption, its lines' labels, and SVG text or PNG bytes
+    (whichever was asked)."""
+
+    slug: str
+    title: str
+    caption: str
+    lines: list[str] = field(default_factory=list)
+    svg: str | None = None
+    png: bytes | None = None
+
+
+@dataclass
+class Report:
+    """Everything a report shows, in display order."""
+
+    title: str
+    tables: list[Table]
+    summary: Table | None
+    figures: list[Figure]
+    runs: list[Any]
+    notes: list[str] = field(default_factory=list)
+    generated_at: str | None = None

@@ -1,0 +1,229 @@
+"""The training loop of feature heads: Adam + one-cycle, seeded, with model selection.
+
+``train`` fits a model built under ``torch.manual_seed(seed)`` with Adam (coupled L2 weight decay on
+weight matrices only, none on biases and 1-D parameters, as the CSL recipe's parameter groups) and
+``OneCycleLR(max_lr=lr, pct_start)`` stepped after every batch. Batches are drawn by a
+``torch.Generator`` seeded with ``seed`` (``split_seed`` only decides the data split), so a run on CPU
+is deterministic. Every batch's labels come from the run's ``LabelStore`` (which a method may
+update); ``TrainState.indices`` are row positions in that store, i.e. in the run's training rows;
+``TrainState.step`` counts batches from 0 over the whole run and ``state.extra["lr"]`` is the
+learning rate of the current step.
+
+Model selection: with a monitored split, its mAP(C) (partial evaluator, 0-100) is computed after
+every epoch; ``select_best`` keeps the weights of the best epoch (earliest on ties), otherwise the
+last epoch's weights are kept. The caller decides which split is monitored; the test split is never
+monitored unless asked for explicitly.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from bench.inference import predict
+from bench.labels import LabelMatrix
+from bench.method import LabelStore, Method, TrainState
+from bench.metrics import evaluate
+
+StepObserver = Callable[[torch.Tensor, TrainState], None]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss, a loss that is not a scalar, ...)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a head is trained; every field is part of a run's configuration hash."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    pct_start: float = 0.2
+    head: str = "linear"
+    hidden: int = 256
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Monitor:
+    """A split scored after every epoch: features (N, D) and partial labels (N, C)."""
+
+    name: str
+    features: torch.Tensor
+    labels: LabelMatrix
+
+
+@dataclass
+class TrainResult:
+    """The selected model and what the training did."""
+
+    model: nn.Module
+    selection: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    epochs: int = 0
+    steps: int = 0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    samples_per_s: float = 0.0
+
+
+def monitored_map(model: nn.Module, monitor: Monitor) -> float:
+    """mAP(C) of ``model`` on the monitored split with the partial evaluator (NaN if no class counts)."""
+    scores = predict(model, monitor.features).numpy()
+    return float(evaluate(scores, monitor.labels, evaluator="partial").map_c)
+
+
+def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.Adam(groups, lr=recipe.lr)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("epoch {task.fields[epoch]}"),
+        BarColumn(),
+        TextColumn("loss {task.fields[loss]:.4g}  val mAP {task.fields[val]}  {task.fields[speed]:.0f} samples/s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def _step_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> torch.Tensor:
+    loss = method.loss(logits, labels, state)
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TrainingError(f"method '{method.name}' returned a loss of shape {shape}; expected a scalar")
+    if not torch.isfinite(loss.detach()):
+        raise TrainingError(
+            f"method '{method.name}': loss is {float(loss.detach())} at epoch {state.epoch}, step {state.step}"
+        )
+    return loss
+
+
+@dataclass
+class _Loop:
+    """The pieces one epoch needs."""
+
+    model: nn.Module
+    method: Method
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    features: torch.Tensor
+    state: TrainState
+    observers: tuple[StepObserver, ...]
+
+    def epoch(self, batches: tuple[torch.Tensor, ...], on_step: Callable[[float], None]) -> float:
+        """One pass over ``batches`` (row positions); returns the mean batch loss."""
+        self.model.train()
+        self.method.on_epoch_start(self.state)
+        total = 0.0
+        for rows in batches:
+            rows = rows.to(self.features.device)
+            self.state.indices = rows
+            self.state.extra["lr"] = self.optimizer.param_groups[0]["lr"]
+            logits = self.model(self.features[rows])
+            loss = _step_loss(self.method, logits, self.state.label_store.batch(rows), self.state)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.schedule.step()
+            self.method.on_step_end(self.state)
+            for observe in self.observers:
+                observe(logits.detach(), self.state)
+            value = float(loss.detach())
+            total += value
+            self.state.step += 1
+            on_step(value)
+        return total / max(len(batches), 1)
+
+
+def train(
+    build: Callable[[], nn.Module],
+    method: Method,
+    *,
+    features: torch.Tensor,
+    label_store: LabelStore,
+    recipe: Recipe,
+    seed: int,
+    artifacts: dict[str, Any] | None = None,
+    monitor: Monitor | None = None,
+    select_best: bool = True,
+    progress: bool | None = None,
+    step_observers: tuple[StepObserver, ...] = (),
+) -> TrainResult:
+    """Train ``build()`` on ``features`` (rows aligned with ``label_store``) and select a model.
+
+    ``progress=None`` shows the rich progress bar only when stderr is a terminal.
+    ``step_observers`` are called after every step with the batch's detached logits and the state.
+    """
+    if select_best and monitor is None:
+        raise TrainingError("model selection on a split needs a monitored split (got none)")
+    n_rows = features.shape[0]
+    steps_per_epoch = max(1, math.ceil(n_rows / recipe.batch_size))
+    show = sys.stderr.isatty() if progress is None else progress
+    device = features.device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        model = build().to(device)
+        generator = torch.Generator().manual_seed(seed)
+        optimizer = _optimizer(model, recipe)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
+            pct_start=recipe.pct_start,
+        )
+        state = TrainState(
+            artifacts=dict(artifacts or {}), label_store=label_store, num_classes=label_store.labels.shape[1],
+            num_epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
+        )
+        loop = _Loop(model, method, optimizer, schedule, features, state, step_observers)
+        result = TrainResult(model=model, selection={})
+        best: tuple[float, int, dict | None] = (-math.inf, 0, None)
+        with _progress(show) as bar:
+            task = bar.add_task("train", total=recipe.epochs * steps_per_epoch, epoch=f"1/{recipe.epochs}",
+                                loss=float("nan"), val="-", speed=0.0)
+            for epoch in range(1, recipe.epochs + 1):
+                started = time.perf_counter()
+                state.epoch = epoch
+                batches = torch.randperm(n_rows, generator=generator).split(recipe.batch_size)
+                loss = loop.epoch(batches, lambda value: bar.update(task, advance=1, loss=value))
+                seconds = time.perf_counter() - started
+                result.train_seconds += seconds
+                record = {"epoch": epoch, "loss": loss, "seconds": seconds}
+                if monitor is not None:
+                    eval_started = time.perf_counter()
+                    record[f"{monitor.name}_map_c"] = value = monitored_map(model, monitor)
+                    result.eval_seconds += time.perf_counter() - eval_started
+                    if select_best and value > best[0]:
+                        best = (value, epoch, copy.deepcopy(model.state_dict()))
+                    bar.update(task, val=f"{value:.2f}")
+                result.history.append(record)
+                bar.update(task, epoch=f"{epoch}/{recipe.epochs}", speed=n_rows / max(seconds, 1e-9))
+    result.epochs, result.steps = recipe.epochs, state.step
+    result.samples_per_s = n_rows * recipe.epochs / max(result.train_seconds, 1e-9)
+    if select_best:
+        if best[2] is None:
+            raise TrainingError(
+                f"model selection on '{monitor.name}': no epoch had a finite mAP(C) (no class of that split "
+                "has both a positive and a negative annotation); select on 'last' or use a larger split"
+            )
+        model.load_state_dict(best[2])
+        result.selection = {"policy": monitor.name, "epoch": best[1], "metric": "map_c", "value": best[0]}
+    else:
+        result.selection = {"policy": "last", "epoch": recipe.epochs}
+    return result

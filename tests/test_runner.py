@@ -1,0 +1,173 @@
+"""``bench.runner``: real runs on the embedded ``scene`` dataset into a temporary store."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from bench.heartbeat import Heartbeat
+from bench.labels import canonical_csr
+from bench.metrics import evaluate
+from bench.registry import DATASETS
+from bench.runner import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
+from bench.store import Store
+from bench.trainer import Recipe
+from tmp_plugins import temporary_plugins
+
+FAST = Recipe(epochs=3, batch_size=128, lr=3e-3)
+FAILING = """
+    import torch
+    from bench import Method, Param, register_method
+
+    @register_method("tmp-fails")
+    class Fails(Method):
+        parameters = {"what": Param("runtime"), "at_step": Param(2)}
+
+        def loss(self, logits, labels, state=None):
+            if state.step == self.at_step:
+                if self.what == "interrupt":
+                    raise KeyboardInterrupt
+                if self.what == "nan":
+                    return logits.sum() * float("nan")
+                raise RuntimeError("boom at the third step")
+            return torch.nn.functional.softplus(-logits * labels.float()).sum()
+"""
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "runs.db")
+
+
+def test_negative_on_scene_with_full_labels_learns(store):
+    outcome = execute(RunConfig("negative", "scene", recipe=Recipe(epochs=10, lr=3e-3)), store, progress=False)
+    record = outcome.record
+    assert outcome.status == "done" and record.status == "done"
+    assert record.metrics["map_c"] >= 60.0  # chance is about 18 on scene
+    assert record.selection["policy"] == "val" and 1 <= record.selection["epoch"] <= 10
+    assert record.dataset == "scene" and record.method == "negative" and record.evaluator == "partial"
+    assert set(record.timings) == {"wall_s", "train_s", "eval_s"}
+    assert record.cost["steps"] == 10 * 16 and record.cost["device"] == "cpu" and record.cost["peak_host_mb"] > 0
+    assert record.env["python"] and record.class_names[0] == "Beach" and len(record.per_class_ap) == 6
+    assert record.extra["train_rows"] + record.extra["val_rows"] == 1211
+    test_labels = DATASETS.get("scene")().load().test.labels
+    scores = record.test_scores()
+    assert scores.dtype == np.float32 and scores.shape == (1196 * 6,)
+    rescored = evaluate(scores, canonical_csr(test_labels))
+    assert rescored.map_c == pytest.approx(record.metrics["map_c"], abs=1e-9)
+    assert rescored.map_o == pytest.approx(record.metrics["map_o"], abs=1e-9)
+
+
+def test_done_config_is_skipped_and_force_runs_again(store):
+    config = RunConfig("negative", "scene+rpa[p=0.5]", recipe=FAST)
+    first = execute(config, store, progress=False)
+    second = execute(config, store, progress=False)
+    assert second.status == "skipped" and second.record.id == first.record.id
+    forced = execute(config, store, force=True, progress=False)
+    assert forced.status == "done" and forced.record.id != first.record.id
+    assert forced.record.metrics["map_c"] == first.record.metrics["map_c"]  # deterministic on CPU
+    assert np.array_equal(forced.record.test_scores(), first.record.test_scores())
+    assert len(store.runs()) == 2 and store.latest_done(first.record.config_hash).id == forced.record.id
+
+
+def test_config_hash_covers_every_resolved_setting():
+    base = resolve_config(RunConfig("negative", "scene+rpa[p=0.5]"))
+    same = [RunConfig("negative[gamma_neg=0]", "scene+rpa[p=0.50]"), RunConfig("negative", "scene+rpa[p=0.5]", device="cpu")]
+    for config in same:
+        assert resolve_config(config).config_hash == base.config_hash
+    different = [
+        RunConfig("negative[reduction=mean]", "scene+rpa[p=0.5]"), RunConfig("ignore", "scene+rpa[p=0.5]"),
+        RunConfig("negative", "scene+rpa[p=0.4]"), RunConfig("negative", "scene"),
+        RunConfig("negative", "scene+rpa[p=0.5]", seed=1), RunConfig("negative", "scene+rpa[p=0.5]", split_seed=1),
+        RunConfig("negative", "scene+rpa[p=0.5]", val_fraction=0.1),
+        RunConfig("negative", "scene+rpa[p=0.5]", recipe=Recipe(epochs=29)),
+        RunConfig("negative", "scene+rpa[p=0.5]", select_on="last"),
+        RunConfig("negative", "scene+rpa[p=0.5]", evaluator="full"),
+    ]
+    hashes = {resolve_config(c).config_hash for c in different}
+    assert len(hashes) == len(different) and base.config_hash not in hashes
+    config = base.config
+    assert config["method"]["params"]["gamma_neg"] == 0.0 and config["protocol"]["params"] == {"p": 0.5}
+    assert len(config["method"]["source_hash"]) == 16 and config["recipe"]["epochs"] == Recipe.epochs
+    assert config_hash(config) == base.config_hash
+
+
+def test_changed_plugin_source_changes_the_hash(tmp_path, monkeypatch):
+    with temporary_plugins(tmp_path, monkeypatch, {"methods/fails.py": FAILING}):
+        before = resolve_config(RunConfig("tmp-fails", "scene")).config_hash
+        path = tmp_path / "methods" / "fails.py"
+        path.write_text(path.read_text() + "\n# a changed default would show here\n")
+        assert resolve_config(RunConfig("tmp-fails", "scene")).config_hash != before
+
+
+@pytest.mark.parametrize("what, reason", [("runtime", "RuntimeError: boom at the third step"),
+                                          ("nan", "loss is nan at epoch 1, step 2")])
+def test_errors_mid_run_leave_a_failed_record(tmp_path, monkeypatch, store, what, reason):
+    with temporary_plugins(tmp_path, monkeypatch, {"methods/fails.py": FAILING}):
+        with pytest.raises(RunFailed, match=reason) as info:
+            execute(RunConfig(f"tmp-fails[what={what}]", "scene", recipe=FAST), store, progress=False)
+    record = store.get_run(info.value.run_id)
+    assert record.status == "failed" and reason in record.error and record.metrics is None
+
+
+def test_ctrl_c_is_recorded_then_reraised(tmp_path, monkeypatch, store):
+    with temporary_plugins(tmp_path, monkeypatch, {"methods/fails.py": FAILING}):
+        with pytest.raises(KeyboardInterrupt):
+            execute(RunConfig("tmp-fails[what=interrupt]", "scene", recipe=FAST), store, progress=False)
+    (record,) = store.runs()
+    assert record.status == "failed" and "KeyboardInterrupt" in record.error
+
+
+def test_select_on_test_is_flagged(store):
+    record = execute(RunConfig("negative", "scene", recipe=FAST, select_on="test"), store, progress=False).record
+    assert record.selection["policy"] == "test" and record.extra["selected_on_test"] is True
+    assert "test_map_c" in record.extra["history"][0]
+
+
+def test_last_epoch_policy_without_validation(store):
+    record = execute(RunConfig("negative", "scene", recipe=FAST, select_on="last", val_fraction=0.0), store,
+                     progress=False).record
+    assert record.selection == {"policy": "last", "epoch": 3} and record.extra["val_rows"] == 0
+    assert record.extra["train_rows"] == 1211
+
+
+@pytest.mark.parametrize("config, message", [
+    (RunConfig("negative", "scene", mode="finetune"), "mode 'finetune' is not available"),
+    (RunConfig("negative", "scene", val_fraction=0.0), "needs a validation split"),
+    (RunConfig("negative", "scene", select_on="best"), "select_on must be one of"),
+    (RunConfig("negative", "scene", evaluator="voc"), "evaluator must be one of"),
+    (RunConfig("negative", "scene", recipe=Recipe(head="cnn")), "head must be one of"),
+    (RunConfig("negative", "scene", recipe=Recipe(epochs=0)), "epochs must be >= 1"),
+    (RunConfig("negative", "scene", device="tpu"), "device 'tpu'"),
+])
+def test_bad_options_raise_before_anything_is_stored(store, config, message):
+    with pytest.raises(ConfigError, match=message):
+        execute(config, store, progress=False)
+    assert store.runs() == []
+
+
+def test_heartbeat_thread_keeps_the_record_fresh(store):
+    run_id = store.start_run(config={}, config_hash="h", method="m", dataset="d", seed=0, split_seed=0,
+                             manifest_sha256="0" * 64, env={})
+    first = store.get_run(run_id).heartbeat_at
+    with Heartbeat(store.path, run_id, interval=0.05) as beat:
+        time.sleep(0.6)
+    assert beat.beats >= 2 and beat.error is None
+    assert store.get_run(run_id).heartbeat_at > first
+    store.fail_run(run_id, "test over")
+    with Heartbeat(store.path, run_id, interval=0.05):  # a finished run is left alone
+        time.sleep(0.2)
+    assert store.get_run(run_id).status == "failed"
+
+
+@pytest.mark.cuda
+def test_cuda_run_matches_cpu(store):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    cpu = execute(RunConfig("negative", "scene", recipe=FAST), store, progress=False).record
+    cuda = execute(RunConfig("negative", "scene", recipe=FAST, device="cuda"), store, force=True, progress=False).record
+    assert cuda.cost["device"] == "cuda" and cuda.cost["peak_cuda_mb"] > 0 and cuda.env["device"]
+    assert cuda.config_hash == cpu.config_hash
+    assert cuda.metrics["map_c"] == pytest.approx(cpu.metrics["map_c"], abs=1.0)
