@@ -35,7 +35,9 @@ class DatasetData:
     """A loaded dataset: class list, the official training split and the test split.
 
     ``class_groups`` maps a group name (``rare``, ``G1``, ...) to class indices; ``fully_labelled``
-    says whether the training labels are complete (protocols may then simulate partial labels).
+    says whether every class was assessed for every training image (protocols may then simulate
+    partial labels); a few entries the dataset itself leaves un-annotated (VOC's "difficult") are
+    allowed and stay un-annotated.
     ``val_index`` is a reference validation carve (row indices into ``train``, e.g. Cole et al.'s
     80/20 split with seed 1200) used instead of the seeded carve when given.
     """

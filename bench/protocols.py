@@ -144,11 +144,15 @@ def resolve_protocol_params(name: str, params: Mapping[str, Any]) -> dict[str, A
 
 
 def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatrix, split_seed: int,
-                   ids: Sequence[str] | None = None, class_names: Sequence[str] | None = None) -> LabelMatrix:
+                   ids: Sequence[str] | None = None, class_names: Sequence[str] | None = None, *,
+                   assessed_unannotated: bool = False) -> LabelMatrix:
     """Partial labels of protocol ``name`` applied to the training matrix ``full_labels``.
 
     ``full_labels`` must be fully labelled (every entry +-1) except for ``files``, which only uses
-    its shape (and ``ids`` to align rows); ``class_names``, when given, fixes the expected number of
+    its shape (and ``ids`` to align rows). ``assessed_unannotated=True`` accepts un-annotated entries
+    that the dataset itself documents in a fully assessed training set (VOC's "difficult" labels):
+    they stay un-annotated and the protocol draws from the annotated entries only, with the same
+    random stream as on a fully labelled matrix. ``class_names``, when given, fixes the expected number of
     classes. The result is dense or sparse like ``full_labels``. A ``files`` problem raises
     ``bench.partial_label_files.PartialLabelFileError``, everything else ``ProtocolError``.
     """
@@ -158,7 +162,7 @@ def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatri
         raise ProtocolError(f"protocol '{name}': split_seed must be an int, got {split_seed!r}")
     labels = validate_labels(full_labels, f"protocol '{name}' input labels",
                              None if class_names is None else len(class_names))
-    if spec.needs_full_labels and not is_fully_labelled(labels):
+    if spec.needs_full_labels and not assessed_unannotated and not is_fully_labelled(labels):
         raise ProtocolError(
             f"protocol '{name}' simulates partial labels and needs a fully labelled training matrix "
             f"(every entry +-1); these labels have un-annotated entries"

@@ -189,3 +189,19 @@ def test_split_seed_and_ids_checked():
         apply_protocol("rpa", {"p": 0.5}, full_labels(), 1.5)
     with pytest.raises(ProtocolError, match="3 ids for 600 label rows"):
         apply_protocol("rpa", {"p": 0.5}, full_labels(), 0, ids=["a", "b", "c"])
+
+
+def test_assessed_unannotated_entries_stay_unannotated_and_the_rest_is_drawn_as_usual():
+    full = np.where(np.random.default_rng(5).random((300, 7)) < 0.3, POS, NEG).astype(np.int8)
+    with_difficult = full.copy()
+    with_difficult[::9, 2] = UNANN
+    with pytest.raises(ProtocolError, match="fully labelled"):
+        apply_protocol("rpa", {"p": 0.5}, with_difficult, split_seed=3)
+    partial = apply_protocol("rpa", {"p": 0.5}, with_difficult, split_seed=3, assessed_unannotated=True)
+    reference = apply_protocol("rpa", {"p": 0.5}, full, split_seed=3)
+    assert np.all(partial[::9, 2] == UNANN)
+    untouched = np.ones(full.shape, bool)
+    untouched[::9, 2] = False
+    assert np.array_equal(partial[untouched], reference[untouched])
+    fpc = apply_protocol("fpc", {"n_s": 20}, with_difficult, split_seed=3, assessed_unannotated=True)
+    assert np.all(fpc[::9, 2] == UNANN) and ((fpc == POS).sum(0) <= 20).all()

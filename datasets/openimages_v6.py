@@ -1,0 +1,91 @@
+"""OpenImages V6 human-verified image-level labels (natively partial, ~9,600 classes, sparse).
+
+``layout=human-labels`` (default) reads ``oidv6-train-annotations-human-imagelabels.csv`` and
+``test-annotations-human-imagelabels.csv`` (``ImageID,Source,LabelName,Confidence``; 1 = POS,
+0 = NEG, everything else un-annotated) with the streaming reader of ``bench.io.openimages``:
+rows are the images with >= 1 label of a listed class, sorted by ImageID; images are
+``{root}/{train,test}/<ImageID>.jpg``. ``layout=miil`` reads MIIL's ``data.csv`` instead
+(``bench.io.miil``; its ``val`` split is the test split; image paths are its file names).
+
+Classes: a trainable-classes file (``classes``, default ``oidv6-classes-trainable.txt``, 9,605
+MIDs in file order) or ``classes=labels``: every MID with >= ``min_positives`` positive training
+images, sorted. The V6 trainable list is not available offline, so only its size (9,605) and MID
+format are checked; ``classes_sha256`` additionally checks the list's fingerprint (sha256 of the
+newline-joined MIDs) when the user knows it. Display names go to ``meta["display_names"]`` when
+``oidv6-class-descriptions.csv`` is present.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench.io.errors import require_dir
+from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
+from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
+from bench.io.miil import read_miil_csv
+from bench.io.openimages import HumanLabels, read_class_list, read_human_labels
+
+RELEASE = KnownRelease("OpenImages V6 (trainable classes)", 9605)
+
+
+def display_names(path: Path, header: bool) -> dict[str, str]:
+    """MID -> display name from a class-descriptions CSV (``LabelName,DisplayName``)."""
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, header=0 if header else None, names=["LabelName", "DisplayName"], dtype=str)
+    return dict(zip(table["LabelName"], table["DisplayName"]))
+
+
+def to_split(labels: HumanLabels, image_dir: Path, suffix: str) -> Split:
+    """A split whose ids and image paths are rendered lazily from the compact id store."""
+    return Split(labels.labels, images=labels.ids.with_affixes(f"{image_dir}/", suffix), ids=labels.ids)
+
+
+@register_dataset("openimages-v6")
+class OpenImagesV6(DatasetPlugin):
+    """OpenImages V6: natively partial human-verified labels, stored sparsely."""
+
+    version = "1"
+    description = "OpenImages V6 human-verified image-level labels (9,605 trainable classes), sparse"
+    kind = "images"
+    parameters = {
+        "root": Param(None, type=str, help="folder holding the label CSVs, class files and train/, test/ images"),
+        "layout": Param("human-labels", choices=("human-labels", "miil"), help="official CSVs or MIIL's data.csv"),
+        "train_labels": Param("oidv6-train-annotations-human-imagelabels.csv", help="training label CSV (human-labels)"),
+        "test_labels": Param("test-annotations-human-imagelabels.csv", help="test label CSV (human-labels)"),
+        "data_csv": Param("data.csv", help="MIIL annotation file (layout=miil)"),
+        "classes": Param("oidv6-classes-trainable.txt", help="trainable-classes file, or 'labels' to derive from the labels"),
+        "min_positives": Param(1, help="classes=labels: least positive training images for a class"),
+        "classes_sha256": Param(None, type=str, help="expected sha256 of the class list (optional)"),
+        "descriptions": Param("oidv6-class-descriptions.csv", help="class descriptions CSV (optional, display names)"),
+        "train_images": Param("train", help="training image folder, relative to root"),
+        "test_images": Param("test", help="test image folder, relative to root"),
+        "verify": Param("full", choices=VERIFY_LEVELS, help="check the class count (9,605) of a given class list"),
+        **IMAGE_CHECK_PARAMS,
+    }
+
+    def load(self) -> DatasetData:
+        root = require_dir(self.root, "the OpenImages V6 folder", "dataset 'openimages-v6'")
+        classes = None if self.classes == "labels" else read_class_list(root / self.classes)
+        if self.layout == "miil":
+            parts = read_miil_csv(root / self.data_csv, classes, self.min_positives)
+            train, test, suffix = parts["train"], parts["test"], ""
+        else:
+            train = read_human_labels(root / self.train_labels, classes, self.min_positives)
+            test = read_human_labels(root / self.test_labels, train.classes)
+            suffix = ".jpg"
+        source = str(root / (self.classes if classes is not None else self.train_labels))
+        digest = verify_release(train.classes, {}, RELEASE, source, self.verify if classes is not None else "off",
+                                self.classes_sha256)
+        names = display_names(root / self.descriptions, header=True)
+        data = DatasetData(
+            name="openimages-v6", class_names=list(train.classes),
+            train=to_split(train, root / self.train_images, suffix), test=to_split(test, root / self.test_images, suffix),
+            fully_labelled=False,
+            meta={"class_list_sha256": digest, "class_source": self.classes, "layout": self.layout,
+                  "display_names": [names.get(m, m) for m in train.classes],
+                  "ingest": {"train": train.stats, "test": test.stats}},
+        )
+        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
