@@ -30,6 +30,7 @@ from torch import nn
 
 from bench.hashing import file_sha256, json_sha256
 from bench.method import LabelStore, Method
+from bench.metrics import top_k_spearman
 from bench.prior import PriorAccumulator, posthoc_prior, prior_spearman, read_prior_csv
 from bench.registry import METHODS, plugin_identity
 from bench.inference import logits_of
@@ -114,6 +115,15 @@ def resolve_artifacts(method: Method, request: ArtifactRequest) -> tuple[dict[st
     return values, provenance
 
 
+def spearman_by_top_k(prior: np.ndarray, true_counts: np.ndarray) -> dict[str, float]:
+    """CSL Figure 7: Spearman's rho of the estimated prior with the true class frequencies over the
+    k most frequent classes, for k = 10, 20, ... and k = C (keys are k as text; NaN values dropped)."""
+    num_classes = len(true_counts)
+    ks = sorted({*range(10, num_classes + 1, 10), num_classes} - {0, 1})
+    curve = {str(k): top_k_spearman(prior, true_counts, k) for k in ks}
+    return {k: rho for k, rho in curve.items() if not np.isnan(rho)}
+
+
 def _train_prior(request: ArtifactRequest, estimator: str) -> np.ndarray:
     """Train the temporary ignore-method model and return its prior estimate (float64, (C,))."""
     run = request.resolved.run
@@ -157,5 +167,6 @@ def class_prior(request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]
     if manifest.true_positives is not None:
         rho = prior_spearman(values, manifest.true_positives)
         meta["spearman"] = None if np.isnan(rho) else rho
+        meta["spearman_topk"] = spearman_by_top_k(values, manifest.true_positives)
     device = request.train_features.device
     return torch.as_tensor(values, dtype=torch.float32, device=device), meta

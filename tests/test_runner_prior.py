@@ -62,6 +62,8 @@ def test_prior_is_produced_cached_and_delivered(tmp_path, monkeypatch, store):
     assert provenance["source"] == "run" and provenance["cached"] is False and provenance["estimator"] == "posthoc"
     assert provenance["manifest_sha256"] == first.manifest_sha256 and provenance["seed"] == 0
     assert -1.0 <= provenance["spearman"] <= 1.0
+    assert list(provenance["spearman_topk"]) == ["6"]  # scene: 6 classes, so only k = C
+    assert provenance["spearman_topk"]["6"] == pytest.approx(provenance["spearman"])
     payload, meta = store.get_artifact("class_prior", provenance["key"])
     stored = np.frombuffer(payload, dtype="<f8").copy()
     assert np.allclose(stored, _independent_posthoc_prior(), rtol=0, atol=1e-12)
@@ -107,3 +109,15 @@ def test_prior_path_needs_a_method_that_uses_it(tmp_path, store):
     with pytest.raises(ArtifactError, match="prior_path .*missing.csv"):
         execute(RunConfig("selective", DATASET, prior_path=str(tmp_path / "missing.csv")), store, progress=False)
     assert store.runs() == []
+
+
+def test_top_k_spearman_curve_follows_csl_figure_7():
+    from bench.artifacts import spearman_by_top_k
+
+    truth = np.arange(80, 0, -1, dtype=float)
+    prior = truth.copy()
+    prior[40:] = prior[40:][::-1]  # the 40 rarest classes in reverse order
+    curve = spearman_by_top_k(prior, truth)
+    assert list(curve) == [str(k) for k in range(10, 81, 10)]
+    assert curve["10"] == pytest.approx(1.0) and curve["40"] == pytest.approx(1.0)
+    assert curve["80"] < curve["50"] < 1.0
