@@ -1,0 +1,123 @@
+"""``bench sweep`` (a grid of runs from a YAML spec or the command-line shorthand, on the local or
+the ray executor, resumable, with a live view) and ``bench store merge OTHER.db``."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from bench.store import Store
+from bench.sweep.deps import DependencyPlan
+from bench.sweep.driver import SweepSummary, run_sweep
+from bench.sweep.executors import make_executor
+from bench.sweep.grid import expand
+from bench.sweep.shorthand import Shorthand, shorthand_spec
+from bench.sweep.spec import SweepSpec, load_spec
+from bench.sweep.state import cell_states, dry_run_table, to_run
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+STORE_OPTION = typer.Option(None, "--store", help="SQLite store (default: $BENCH_STORE or results/bench.db)")
+SWEEP_EPILOG = ("Examples: bench sweep sweep.yaml --dry-run;  bench sweep --method negative,selective "
+                "--dataset 'scene+rpa[p=0.5]' --seeds 0,1,2 --param gamma_neg=1,2,4 --epochs 5;  "
+                "bench sweep sweep.yaml --executor ray --address auto")
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _spec(spec_file: Optional[Path], grid: Shorthand, grid_given: bool) -> SweepSpec:
+    if spec_file is not None:
+        if grid_given:
+            raise typer.BadParameter("give either SPEC.yaml or the grid options (--method, --dataset, --seeds, "
+                                     "--param, --recipe, --epochs, run options), not both", param_hint="SPEC")
+        return load_spec(spec_file)
+    if not grid.methods:
+        raise typer.BadParameter("give SPEC.yaml or --method (with --dataset, --seeds, --param ...)",
+                                 param_hint="--method")
+    return shorthand_spec(grid)
+
+
+def _report(summary: SweepSummary) -> None:
+    out.print(f"sweep of {summary.cells} cells: {summary.done} done now, {len(summary.failed)} failed, "
+              f"{summary.skipped_done} already done (skipped)"
+              + (f", {summary.skipped_failed} failed before (skipped; --retry-failed runs them)"
+                 if summary.skipped_failed else ""), markup=False, highlight=False)
+    for record in summary.failed:
+        err.print(f"failed: {record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed}): "
+                  f"{record.error} (bench show {record.id[:12]})", markup=False, highlight=False)
+
+
+def sweep(
+    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC.yaml]", help="sweep spec (docs/sweeps.md)"),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="comma-separated method selectors"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="comma-separated dataset selectors [scene]"),
+    seeds: Optional[str] = typer.Option(None, help="comma-separated training seeds [0]"),
+    split_seeds: Optional[str] = typer.Option(None, help="comma-separated split seeds [0]"),
+    param: List[str] = typer.Option([], "--param", help="method parameter grid, name=v1,v2 (repeatable)"),
+    recipe: List[str] = typer.Option([], "--recipe", help="recipe grid, name=v1,v2: epochs, lr, batch_size, ..."),
+    epochs: Optional[int] = typer.Option(None, help="training epochs of every cell"),
+    select_on: Optional[str] = typer.Option(None, help="val (default), last or test"),
+    evaluator: Optional[str] = typer.Option(None, help="partial (default), full or sklearn"),
+    device: Optional[str] = typer.Option(None, help="cpu (default) or cuda"),
+    val_fraction: Optional[float] = typer.Option(None, help="validation fraction [0.2]"),
+    executor: ExecutorName = typer.Option(ExecutorName.local, help="local (processes here) or ray (a Ray cluster)"),
+    address: Optional[str] = typer.Option(None, help="ray executor: auto or HOST:PORT of the cluster"),
+    workers: Optional[int] = typer.Option(None, help="cells at once (default: CPUs // cpus per cell)"),
+    cpus_per_cell: Optional[float] = typer.Option(None, help="CPUs per cell [1, or the spec's resources]"),
+    gpus_per_cell: Optional[float] = typer.Option(None, help="GPUs per cell [0, or the spec's resources]"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the grid with each cell's state; run nothing"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="run failed cells again"),
+    live: Optional[bool] = typer.Option(None, "--live/--no-live", help="live table [on a terminal]"),
+    store: Optional[Path] = STORE_OPTION,
+) -> None:
+    """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
+    run_options = {"select_on": select_on, "evaluator": evaluator, "device": device, "val_fraction": val_fraction}
+    grid = Shorthand(methods=method or "", datasets=dataset or "scene", seeds=seeds or "0",
+                     split_seeds=split_seeds or "0", params=list(param), recipe=list(recipe), epochs=epochs,
+                     run=run_options)
+    grid_given = any(v is not None for v in (method, dataset, seeds, split_seeds, epochs, *run_options.values())) \
+        or bool(param or recipe)
+    spec = _spec(spec_file, grid, grid_given)
+    spec.cpus = spec.cpus if cpus_per_cell is None else cpus_per_cell
+    spec.gpus = spec.gpus if gpus_per_cell is None else gpus_per_cell
+    cells = expand(spec)
+    target = Store(store)
+    if dry_run:
+        states = cell_states(cells, target)
+        out.print(dry_run_table(states, retry_failed, DependencyPlan(to_run(states, retry_failed), target)))
+        return
+    pool = make_executor(executor.value, workers=workers, address=address, cpus_per_cell=spec.cpus,
+                         gpus_per_cell=spec.gpus, uses_cuda=any(c.run.device.startswith("cuda") for c in cells))
+    summary = run_sweep(cells, target, pool, retry_failed=retry_failed, console=err, live=live)
+    _report(summary)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def merge(
+    other: Path = typer.Argument(..., help="the store file to merge in (e.g. from another machine)"),
+    store: Optional[Path] = STORE_OPTION,
+) -> None:
+    """Merge another store's runs and artifacts into this one, never duplicating a run."""
+    target = Store(store)
+    n = target.merge(other)
+    out.print(f"merged {other} into {target.path}: {n['added']} run(s) added, {n['updated']} completed, "
+              f"{n['skipped']} already here; {n['artifacts_added']} artifact(s) added", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``sweep`` and ``store merge`` (in an existing ``store`` group when there is one)."""
+    app.command("sweep", epilog=SWEEP_EPILOG)(sweep)
+    for group in app.registered_groups:
+        if group.name == "store" and group.typer_instance is not None:
+            group.typer_instance.command("merge", epilog="Example: bench store merge other.db")(merge)
+            return
+    store_app = typer.Typer(help="Maintain the results store.", no_args_is_help=True)
+    store_app.command("merge", epilog="Example: bench store merge results/cluster.db")(merge)
+    app.add_typer(store_app, name="store")

@@ -1,0 +1,188 @@
+"""Sweep specifications: a YAML file or the ``bench sweep`` shorthand, parsed into a ``SweepSpec``.
+
+A spec file (every key but ``methods`` and ``datasets`` optional; a scalar where a list is expected
+is a one-value list)::
+
+    methods:                       # selectors, or {selector: ..., params: {name: [values]}}
+      - negative
+      - {selector: selective, params: {gamma_unann: [2, 4]}}
+    datasets: ["scene+rpa[p=0.5]"]
+    seeds: [0, 1, 2]               # training seeds (default [0])
+    split_seeds: [0]               # protocol / validation-carve seeds (default [0])
+    params: {gamma_neg: [1, 2]}    # method-parameter grid, applied to every method declaring it
+    recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # Recipe fields; lists are grid axes
+    run: {select_on: val, evaluator: partial, device: cpu, val_fraction: 0.2, mode: linear}
+    resources: {cpus: 1, gpus: 0}  # per cell (the ray executor schedules with them)
+
+Errors are one line naming the file, the line and the field (``SpecError``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.params import suggest
+from bench.trainer import Recipe
+
+TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
+RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}
+RUN_TYPES = {"val_fraction": float, "mode": str, "select_on": str, "evaluator": str, "device": str}
+RESOURCE_TYPES = {"cpus": float, "gpus": float}
+
+
+class SpecError(ValueError):
+    """A sweep specification that cannot be used; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One ``methods`` item: a selector and its own parameter grid (name -> values)."""
+
+    selector: str
+    params: dict[str, list] = field(default_factory=dict)
+    where: str = ""
+
+
+@dataclass
+class SweepSpec:
+    """A parsed sweep: the axes of the grid, the fixed run options and per-cell resources.
+
+    ``where`` maps a field path ("methods[1]", "params.gamma_neg") to the text that locates it in
+    the source (file and line), for error messages.
+    """
+
+    methods: list[MethodEntry]
+    datasets: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    split_seeds: list[int] = field(default_factory=lambda: [0])
+    params: dict[str, list] = field(default_factory=dict)
+    recipe: dict[str, list] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    cpus: float = 1.0
+    gpus: float = 0.0
+    source: str = "command line"
+    where: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, path: str) -> str:
+        """Where ``path`` is in the source: "FILE, line N, field 'path'" (or "SOURCE, field 'path'")."""
+        return self.where.get(path, f"{self.source}, field '{path}'")
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    """``value`` as ``kind`` (strings from the command line are converted)."""
+    try:
+        if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepSpec, grid: bool) -> dict[str, Any]:
+    """A mapping section with known keys, each value typed (a non-empty list of typed values when ``grid``)."""
+    if not isinstance(section, dict):
+        raise SpecError(f"{spec.locate(name)}: expected a mapping of {', '.join(types)}")
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        where = spec.locate(f"{name}.{key}")
+        if key not in types:
+            raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(types))}; known: {', '.join(types)}")
+        if not grid:
+            out[key] = _typed(value, types[key], where)
+            continue
+        out[key] = [_typed(v, types[key], where) for v in _as_list(value)]
+        if not out[key]:
+            raise SpecError(f"{where}: needs at least one value")
+    return out
+
+
+def _grid(section: Any, name: str, spec: SweepSpec) -> dict[str, list]:
+    """A ``{parameter: [values]}`` grid (values stay as given; plugins type them)."""
+    if not isinstance(section, dict):
+        raise SpecError(f"{spec.locate(name)}: expected a mapping of parameter names to value lists")
+    out = {str(k): _as_list(v) for k, v in section.items()}
+    for key, values in out.items():
+        if not values:
+            raise SpecError(f"{spec.locate(f'{name}.{key}')}: needs at least one value")
+    return out
+
+
+def _method_entry(item: Any, index: int, spec: SweepSpec) -> MethodEntry:
+    path = f"methods[{index}]"
+    if isinstance(item, str):
+        return MethodEntry(item, {}, spec.locate(path))
+    if isinstance(item, dict) and isinstance(item.get("selector"), str) and set(item) <= {"selector", "params"}:
+        return MethodEntry(item["selector"], _grid(item.get("params", {}), f"{path}.params", spec), spec.locate(path))
+    raise SpecError(f"{spec.locate(path)}: expected a method selector or {{selector: ..., params: {{...}}}}")
+
+
+def _field_lines(node: yaml.Node, path: str, source: str, out: dict[str, str]) -> None:
+    """Record "file, line N, field 'path'" for every mapping key and sequence item under ``node``."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            out[child] = f"{source}, line {key.start_mark.line + 1}, field '{child}'"
+            _field_lines(value, child, source, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            child = f"{path}[{i}]"
+            out[child] = f"{source}, line {value.start_mark.line + 1}, field '{child}'"
+            _field_lines(value, child, source, out)
+
+
+def from_mapping(data: Any, source: str = "command line", where: dict[str, str] | None = None) -> SweepSpec:
+    """A ``SweepSpec`` from the parsed spec mapping (see the module docstring)."""
+    spec = SweepSpec(methods=[], datasets=[], source=source, where=dict(where or {}))
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping with at least 'methods' and 'datasets'")
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise SpecError(f"{spec.locate(str(key))}: unknown field '{key}'{suggest(str(key), TOP_LEVEL)}; "
+                            f"known: {', '.join(TOP_LEVEL)}")
+    for key in ("methods", "datasets"):
+        if not _as_list(data.get(key) or []):
+            raise SpecError(f"{spec.locate(key)}: give at least one entry in '{key}'")
+    spec.methods = [_method_entry(item, i, spec) for i, item in enumerate(_as_list(data["methods"]))]
+    spec.datasets = [_typed(d, str, spec.locate(f"datasets[{i}]")) for i, d in enumerate(_as_list(data["datasets"]))]
+    for key in ("seeds", "split_seeds"):
+        if key in data:
+            values = [_typed(v, int, spec.locate(key)) for v in _as_list(data[key])]
+            if not values:
+                raise SpecError(f"{spec.locate(key)}: needs at least one seed")
+            setattr(spec, key, values)
+    spec.params = _grid(data.get("params", {}), "params", spec)
+    spec.recipe = _typed_section(data.get("recipe", {}), RECIPE_TYPES, "recipe", spec, grid=True)
+    spec.run = _typed_section(data.get("run", {}), RUN_TYPES, "run", spec, grid=False)
+    resources = _typed_section(data.get("resources", {}), RESOURCE_TYPES, "resources", spec, grid=False)
+    spec.cpus, spec.gpus = resources.get("cpus", 1.0), resources.get("gpus", 0.0)
+    if spec.cpus <= 0 or spec.gpus < 0:
+        raise SpecError(f"{spec.locate('resources')}: cpus must be > 0 and gpus >= 0")
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Parse a YAML spec file; ``SpecError`` naming the file and line for anything wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the sweep spec: {exc.strerror or exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise SpecError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    where: dict[str, str] = {}
+    if node is not None:
+        _field_lines(node, "", str(path), where)
+    return from_mapping(data, str(path), where)
+
