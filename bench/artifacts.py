@@ -6,7 +6,9 @@ the producer ``fn(request) -> (value, provenance dict)``.
 
 Built-in ``class_prior`` (CSL, Ben-Baruch et al. CVPR 2022, §4): the run's ``prior_path`` (the
 official ``Classes,avg_pred`` CSV, class order checked) when given; otherwise a temporary
-``ignore``-method model trained on the same training rows, model, recipe and seed, and
+``ignore``-method model trained on the same training rows, model, recipe and seed (by the mode's
+``ArtifactRequest.estimate_prior`` when it gives one, as ``finetune`` does; else on the request's
+features), and
 
 * ``posthoc`` (default, CSL eq. 10): prior_c = mean over the training rows of sigmoid(z_c), one
   inference pass after training;
@@ -50,7 +52,8 @@ class ArtifactError(ValueError):
 
 @dataclass
 class ArtifactRequest:
-    """What a producer may use: the run, its dataset and store, the model builder and training data."""
+    """What a producer may use: the run, its dataset and store, the model builder and training data;
+    ``estimate_prior(estimator)``, when given, trains the temporary prior model the mode's own way."""
 
     resolved: ResolvedRun
     prepared: PreparedDataset
@@ -59,6 +62,7 @@ class ArtifactRequest:
     train_features: torch.Tensor
     train_labels: torch.Tensor
     progress: bool | None = None
+    estimate_prior: Callable[[str], np.ndarray] | None = None
 
 
 Producer = Callable[[ArtifactRequest], tuple[Any, dict[str, Any]]]
@@ -160,7 +164,8 @@ def class_prior(request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]
             values = np.frombuffer(cached[0], dtype="<f8").copy()
             meta = {**cached[1], "cached": True}
         else:
-            values = _train_prior(request, estimator)
+            train_prior = request.estimate_prior or (lambda name: _train_prior(request, name))
+            values = train_prior(estimator)
             meta = {"source": "run", "key": key, **key_fields}
             request.store.put_artifact("class_prior", key, values.astype("<f8").tobytes(), meta)
             meta = {**meta, "cached": False}

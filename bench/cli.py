@@ -20,16 +20,18 @@ from typer.core import TyperGroup
 
 import bench
 from bench.api import resolve_dataset
+from bench.distributed import execute_distributed, launched_by_torchrun
 from bench.listing import datasets_table, failed_lines, methods_table, protocols_table
 from bench.official_args import translate_official_args
+from bench.recipe_files import parse_overrides, recipe_for_run
 from bench.registry import DATASETS, METHODS, UnknownPluginError
 from bench.runner import RunConfig, RunFailed, execute
 from bench.selectors import parse_dataset_selector
 from bench.show import print_record
 from bench.store import Store, StoreError
-from bench.trainer import Recipe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_METHOD = "negative"
 USAGE_ERRORS = (ValueError, UnknownPluginError, StoreError, OSError)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -89,27 +91,40 @@ def list_plugins(what: Listable = typer.Argument(..., help="methods, datasets or
         err.print(f"warning: CLI module bench.{module} failed to import: {error}", markup=False)
 
 
-def _recipe(epochs: int, lr: float, batch_size: int, weight_decay: float, head: str, hidden: int) -> Recipe:
-    return Recipe(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, head=head, hidden=hidden)
+def _overrides(settings: list[str], **flags: Any) -> dict[str, Any]:
+    """Recipe fields from ``--set field=value`` and the explicit flags (which win); None = not given."""
+    return {**parse_overrides(settings), **{k: v for k, v in flags.items() if v is not None}}
 
 
-@app.command(epilog="Example: bench run --method negative --dataset 'scene+rpa[p=0.5]' --seed 1")
+@app.command(epilog="Examples: bench run --method negative --dataset 'scene+rpa[p=0.5]' --seed 1\n\n"
+                    "bench run --mode finetune --backbone resnet18 --dataset coco-mini")
 def run(
-    method: Optional[str] = typer.Option(None, "--method", "-m", help="method selector, e.g. 'p-asl[gamma_neg=4]'"),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="method selector, e.g. 'p-asl[gamma_neg=4]' "
+                                                                   "(default: negative, the Negative CE baseline)"),
     dataset: str = typer.Option("scene", "--dataset", "-d", help="dataset selector, e.g. 'scene+rpa[p=0.5]'"),
     seed: int = typer.Option(0, help="training seed (initialisation, batch order)"),
     split_seed: int = typer.Option(0, help="seed of the partial-label protocol and the validation carve"),
     val_fraction: float = typer.Option(0.2, help="fraction of the training rows held out for model selection"),
-    epochs: int = typer.Option(Recipe.epochs, help="training epochs"),
-    lr: float = typer.Option(Recipe.lr, help="peak learning rate of the one-cycle schedule (Adam)"),
-    batch_size: int = typer.Option(Recipe.batch_size, help="batch size"),
-    weight_decay: float = typer.Option(Recipe.weight_decay, help="L2 weight decay on weight matrices"),
-    head: str = typer.Option(Recipe.head, help="linear or mlp"),
-    hidden: int = typer.Option(Recipe.hidden, help="hidden units of the mlp head"),
-    mode: str = typer.Option("linear", help="linear: train a head on dataset features"),
+    mode: Optional[str] = typer.Option(None, help="linear (a head on features; default) or finetune (image "
+                                                  "backbones end to end); default: the recipe's"),
+    recipe: Optional[str] = typer.Option(None, help="recipe name in recipes/ or a .yaml path (default: csl for "
+                                                    "finetune, linear for linear)"),
+    settings: list[str] = typer.Option([], "--set", help="override a recipe field, e.g. --set lr=1e-4 (repeatable)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default: the recipe's)"),
+    lr: Optional[float] = typer.Option(None, help="peak learning rate of the one-cycle schedule (Adam)"),
+    batch_size: Optional[int] = typer.Option(None, help="batch size (all processes together)"),
+    weight_decay: Optional[float] = typer.Option(None, help="L2 weight decay on weight matrices"),
+    head: Optional[str] = typer.Option(None, help="linear or mlp (feature heads)"),
+    hidden: Optional[int] = typer.Option(None, help="hidden units of the mlp head"),
+    backbone: Optional[str] = typer.Option(None, help="timm model name (image datasets), e.g. resnet50, tresnet_m"),
+    pretrained: Optional[str] = typer.Option(None, help="local weights (.safetensors or state dict; classifier "
+                                                        "dropped), or 'hub[:tag]' to let timm download"),
+    image_size: Optional[int] = typer.Option(None, help="square input size S (default: the dataset's, else 448)"),
     select_on: str = typer.Option("val", help="val (default), last, or test (flagged in every report)"),
     evaluator: str = typer.Option("partial", help="partial (CSL mAP(C)), full or sklearn"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
+    workers: Optional[int] = typer.Option(None, help="image loader processes (default: up to 8 on CUDA, cores/4 on CPU)"),
+    resume: bool = typer.Option(False, "--resume", help="continue this configuration from its last checkpoint"),
     prior_path: Optional[Path] = typer.Option(None, help="class prior CSV (official Classes,avg_pred format)"),
     from_official_args: Optional[str] = typer.Option(None, help="the official CSL train.py arguments, translated"),
     store: Optional[Path] = STORE_OPTION,
@@ -127,14 +142,24 @@ def run(
         for note in translated["notes"]:
             err.print(f"note: {note}", markup=False, highlight=False)
     if not method:
-        raise typer.BadParameter("give --method (or --from-official-args)", param_hint="--method")
+        method = DEFAULT_METHOD
+        err.print(f"note: no --method given: running the baseline '{DEFAULT_METHOD}'", markup=False, highlight=False)
+    overrides = _overrides(settings, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, head=head,
+                           hidden=hidden, backbone=backbone, pretrained=pretrained, image_size=image_size)
+    image_dataset = type(resolve_dataset(dataset).plugin).kind == "images"
+    mode, run_recipe = recipe_for_run(mode, image_dataset, recipe, overrides)
     config = RunConfig(
         method=method, dataset=dataset, seed=seed, split_seed=split_seed,
         val_fraction=val_fraction, mode=mode, select_on=select_on, evaluator=evaluator, device=device,
-        recipe=_recipe(epochs, lr, batch_size, weight_decay, head, hidden),
-        prior_path=str(prior_path) if prior_path is not None else None,
+        recipe=run_recipe, prior_path=str(prior_path) if prior_path is not None else None, workers=workers,
+        resume=resume,
     )
-    outcome = execute(config, Store(store), force=force, progress=False if quiet else None)
+    if launched_by_torchrun():
+        outcome = execute_distributed(config, Store(store), force=force, progress=False if quiet else None)
+        if outcome is None:
+            return
+    else:
+        outcome = execute(config, Store(store), force=force, progress=False if quiet else None)
     record = outcome.record
     what = f"{record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed})"
     scores = f"mAP(C) {record.metrics['map_c']:.2f}, mAP(O) {record.metrics['map_o']:.2f}"
@@ -143,8 +168,11 @@ def run(
                   markup=False, highlight=False)
         return
     selection = record.selection or {}
-    out.print(f"run {record.id[:12]} done: {what}: {scores} (model of epoch {selection.get('epoch')}, selected on "
-              f"{selection.get('policy')}) in {record.timings['wall_s']:.1f} s", markup=False, highlight=False)
+    unit = "images" if record.config.get("mode") == "finetune" else "samples"
+    variant = f", {selection['variant']} weights" if "variant" in selection else ""
+    out.print(f"run {record.id[:12]} done: {what}: {scores} (model of epoch {selection.get('epoch')}{variant}, "
+              f"selected on {selection.get('policy')}) in {record.timings['wall_s']:.1f} s, "
+              f"{record.cost['samples_per_s']:.1f} {unit}/s", markup=False, highlight=False)
     if selection.get("policy") == "test":
         err.print("warning: the model was selected on the test set; reports flag this run", markup=False)
 

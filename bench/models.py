@@ -5,8 +5,9 @@ layer, logistic regression per class) or ``mlp`` (one hidden ReLU layer). Both f
 each feature with the mean and standard deviation of the training rows (a fixed, non-trained layer),
 so one learning rate suits datasets whose features live on different scales.
 
-``build_model`` is the single seam through which the trainer gets a model: the image mode
-(``finetune``, timm backbones) plugs in here as another ``mode``.
+``build_model`` is the seam through which the feature trainer gets a model; the image mode
+``finetune`` builds its timm backbones with ``bench.backbones.create_backbone`` (weights provenance
+included) and trains them with ``bench.finetune_loop``.
 """
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def build_model(
     """
     if mode != "linear":
         raise UnsupportedModeError(
-            f"mode '{mode}' is not available: this engine trains heads on dataset features "
-            f"(modes: {', '.join(MODES)}); image fine-tuning with timm backbones comes with the image engine"
+            f"mode '{mode}' is not available: build_model makes feature heads (modes: {', '.join(MODES)}); "
+            "image backbones come from bench.backbones.create_backbone"
         )
     if features is None or features.ndim != 2:
         raise UnsupportedModeError("mode 'linear' needs a (samples x features) matrix of training features")

@@ -14,11 +14,16 @@ cannot be reproduced; ``single-positive[draw=cole]`` reproduces Cole et al.'s se
 from __future__ import annotations
 
 import hashlib
+import inspect
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from bench import partial_label_files, partial_sampling
+from bench.hashing import file_sha256
 from bench.labels import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
 from bench.params import Param, ParamError, resolve_params, suggest
 from bench.partial_label_files import read_partial_label_file
@@ -170,3 +175,20 @@ def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatri
     if ids is not None and len(ids) != labels.shape[0]:
         raise ProtocolError(f"protocol '{name}': {len(ids)} ids for {labels.shape[0]} label rows")
     return spec.function(labels, resolved, ProtocolContext(int(split_seed), ids))
+
+
+def protocol_identity(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run's configuration hash records about a protocol: its name and resolved parameters,
+    a hash of the source of the protocol modules (this one and the sampling and file readers it
+    uses), and for ``files`` the sha256 of the file's content, so an edited file is a new
+    configuration rather than a silent merge with the old results."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], partial_sampling, partial_label_files):
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    identity = {"name": name, "params": dict(params), "source_hash": digest.hexdigest()[:16]}
+    if name == "files":
+        path = Path(params["path"])
+        if not path.is_file():
+            raise ProtocolError(f"protocol 'files': no file at {path}")
+        identity["file_sha256"] = file_sha256(path)
+    return identity

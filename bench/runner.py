@@ -5,7 +5,10 @@ store record.
 plugins' identities (name, version, source hash), the recipe, the split and the selection policy,
 and ``config_hash`` is the sha256 of that dict as canonical JSON (sorted keys, compact, no NaN), so a
 changed default or an edited plugin never merges old and new results. The device is not part of
-the hash (it is recorded with the run's environment and cost).
+the hash (it is recorded with the run's environment and cost). Modes: ``linear`` (a head on dataset
+features, or on cached backbone features of an image dataset: ``bench.linear_images``) and
+``finetune`` (image backbones end to end: ``bench.finetune_mode``); the recipe's part of the hash is
+``bench.image_recipe.recipe_config``.
 
 ``execute`` skips a configuration whose latest attempt is done (unless ``force``), loads the data
 and builds the manifest (bad input raises before anything is stored), records a "running" attempt,
@@ -14,11 +17,8 @@ records the attempt as done, or as failed with its reason when anything (Ctrl-C 
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -28,18 +28,20 @@ from bench.api import ResolvedDataset, method_selector, prepare, resolve_dataset
 from bench.artifacts import artifact_config
 from bench.hashing import json_sha256
 from bench.heartbeat import HEARTBEAT_SECONDS, Heartbeat
-from bench.linear_mode import run_linear
+from bench.finetune_mode import run_finetune
+from bench.image_recipe import recipe_config, run_recipe
+from bench.linear_images import run_linear_any
 from bench.method import Method
 from bench.metrics import EVALUATORS
 from bench.models import HEADS
-from bench.protocols import PROTOCOLS
+from bench.protocols import protocol_identity
 from bench.provenance import environment
 from bench.registry import plugin_identity
 from bench.store import RunRecord, Store, StoreError
 from bench.trainer import Recipe
 
 SELECT_POLICIES = ("val", "last", "test")
-MODE_RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {"linear": run_linear}
+MODE_RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {"linear": run_linear_any, "finetune": run_finetune}
 
 
 class ConfigError(ValueError):
@@ -57,7 +59,12 @@ class RunFailed(RuntimeError):
 
 @dataclass
 class RunConfig:
-    """What a user asks for (``bench run`` options); see ``resolve_config``."""
+    """What a user asks for (``bench run`` options); see ``resolve_config``.
+
+    ``device``, ``workers`` (image loader processes; None: ``default_workers``) and ``resume`` (continue from the
+    configuration's last checkpoint, ``--mode finetune``) say how a run computes, not what: they are
+    not part of the configuration hash.
+    """
 
     method: str
     dataset: str
@@ -70,6 +77,8 @@ class RunConfig:
     evaluator: str = "partial"
     device: str = "cpu"
     prior_path: str | None = None
+    workers: int | None = None
+    resume: bool = False
 
 
 @dataclass
@@ -102,8 +111,8 @@ def _check_options(run: RunConfig) -> None:
     checks = [
         (run.select_on in SELECT_POLICIES, f"select_on must be one of {', '.join(SELECT_POLICIES)}; got '{run.select_on}'"),
         (run.evaluator in EVALUATORS, f"evaluator must be one of {', '.join(EVALUATORS)}; got '{run.evaluator}'"),
-        (run.mode in MODE_RUNNERS, f"mode '{run.mode}' is not available (modes: {', '.join(MODE_RUNNERS)}); "
-                                   "fine-tuning image backbones comes with the image training engine"),
+        (run.mode in MODE_RUNNERS, f"mode '{run.mode}' is not available (modes: {', '.join(MODE_RUNNERS)})"),
+        (run.workers is None or run.workers >= 0, f"workers must be >= 0; got {run.workers}"),
         (0.0 <= run.val_fraction < 1.0, f"val_fraction must be in [0, 1); got {run.val_fraction}"),
         (recipe.epochs >= 1, f"epochs must be >= 1; got {recipe.epochs}"),
         (recipe.batch_size >= 1, f"batch_size must be >= 1; got {recipe.batch_size}"),
@@ -127,12 +136,7 @@ def _check_options(run: RunConfig) -> None:
 
 
 def _protocol_config(dataset: ResolvedDataset) -> dict[str, Any] | None:
-    if dataset.protocol is None:
-        return None
-    spec = PROTOCOLS[dataset.protocol]
-    source = Path(inspect.getfile(spec.function)).read_bytes()
-    return {"name": dataset.protocol, "params": dataset.protocol_params,
-            "source_hash": hashlib.sha256(source).hexdigest()[:16]}
+    return None if dataset.protocol is None else protocol_identity(dataset.protocol, dataset.protocol_params)
 
 
 def resolve_config(run: RunConfig) -> ResolvedRun:
@@ -142,14 +146,13 @@ def resolve_config(run: RunConfig) -> ResolvedRun:
     method = cls(**merged)
     dataset = resolve_dataset(run.dataset)
     kind = type(dataset.plugin).kind
-    if kind != "features":
-        raise ConfigError(f"dataset '{type(dataset.plugin).name}' has kind '{kind}': mode '{run.mode}' trains on "
-                          "dataset features; image datasets need the image training engine")
+    if run.mode == "finetune" and kind != "images":
+        raise ConfigError(f"mode 'finetune' trains image backbones; dataset '{type(dataset.plugin).name}' has "
+                          "features (use --mode linear)")
     if run.select_on == "val" and run.val_fraction == 0:
         raise ConfigError("select_on 'val' needs a validation split: val_fraction > 0 (or select on 'last')")
-    recipe = run.recipe.to_dict()
-    if recipe["head"] != "mlp":
-        recipe.pop("hidden")
+    run = replace(run, recipe=run_recipe(run.recipe, type(dataset.plugin)))
+    recipe = recipe_config(run.recipe, run.mode, kind)
     config = {
         "bench_version": bench.__version__,
         "method": {**plugin_identity(cls), "params": method.params},

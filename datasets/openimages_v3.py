@@ -40,6 +40,7 @@ class OpenImagesV3(DatasetPlugin):
     version = "1"
     description = "OpenImages V3 (2017_11) human-verified image-level labels, 5,000 classes, groups G1-G5"
     kind = "images"
+    image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
     parameters = {
         "root": Param(None, type=str, help="folder holding the release folder and train/, test/ images"),
         "release": Param("2017_11", help="release folder, relative to root"),

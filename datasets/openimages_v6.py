@@ -50,6 +50,7 @@ class OpenImagesV6(DatasetPlugin):
     version = "1"
     description = "OpenImages V6 human-verified image-level labels (9,605 trainable classes), sparse"
     kind = "images"
+    image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
     parameters = {
         "root": Param(None, type=str, help="folder holding the label CSVs, class files and train/, test/ images"),
         "layout": Param("human-labels", choices=("human-labels", "miil"), help="official CSVs or MIIL's data.csv"),

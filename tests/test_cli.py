@@ -61,7 +61,7 @@ def test_run_twice_then_report_show_export(cli, tmp_path):
     (["run", "--method", "negative", "--dataset", "scnee"], "did you mean 'scene'?"),
     (["run", "--method", "negative", "--dataset", "scene+rpb[p=0.5]"], "did you mean 'rpa'?"),
     (["run", "--method", "negative", "--dataset", "scene+rpa"], "parameter(s) p required"),
-    (["run", "--method", "negative", "--mode", "finetune"], "mode 'finetune' is not available"),
+    (["run", "--method", "negative", "--mode", "finetune"], "trains image backbones; dataset 'scene' has features"),
     (["run", "--method", "negative", "--select-on", "best"], "select_on must be one of val, last, test"),
     (["run", "--method", "negative[", "--dataset", "scene"], "expected it to end with"),
     (["show", "ffffffffff"], "ffffffffff"),
@@ -77,7 +77,6 @@ def test_click_usage_errors_exit_2(cli):
     assert cli("run", "--epochs", "many").exit_code == 2
     assert cli("run", "--no-such-option").exit_code == 2
     assert cli("list", "things").exit_code == 2
-    assert cli("run").exit_code == 2  # no --method
 
 
 def test_debug_shows_the_exception(cli):
@@ -204,3 +203,11 @@ def test_unusable_store_exits_2(cli, tmp_path):
     garbage.write_bytes(b"this is not a sqlite database" * 100)
     result = cli("run", "--method", "negative", "--store", str(garbage), *FAST)
     assert result.exit_code == 2 and str(garbage) in result.output and len(result.output.splitlines()) == 1
+
+
+def test_run_without_method_runs_the_negative_baseline_and_says_so(cli, tmp_path):
+    result = cli("run", "--dataset", "scene+rpa[p=0.5]", *FAST, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "no --method given: running the baseline 'negative'" in result.output
+    (record,) = Store(tmp_path / "cli.db").runs()
+    assert record.method == "negative" and record.status == "done"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,11 +11,14 @@ import torch
 from bench.heartbeat import Heartbeat
 from bench.labels import canonical_csr
 from bench.metrics import evaluate
+from bench.protocols import ProtocolError
 from bench.registry import DATASETS
 from bench.runner import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
 from bench.store import Store
 from bench.trainer import Recipe
 from tmp_plugins import temporary_plugins
+
+REPO = Path(__file__).resolve().parent.parent
 
 FAST = Recipe(epochs=3, batch_size=128, lr=3e-3)
 FAILING = """
@@ -134,7 +138,7 @@ def test_last_epoch_policy_without_validation(store):
 
 
 @pytest.mark.parametrize("config, message", [
-    (RunConfig("negative", "scene", mode="finetune"), "mode 'finetune' is not available"),
+    (RunConfig("negative", "scene", mode="finetune"), "trains image backbones; dataset 'scene' has features"),
     (RunConfig("negative", "scene", val_fraction=0.0), "needs a validation split"),
     (RunConfig("negative", "scene", select_on="best"), "select_on must be one of"),
     (RunConfig("negative", "scene", evaluator="voc"), "evaluator must be one of"),
@@ -171,3 +175,18 @@ def test_cuda_run_matches_cpu(store):
     assert cuda.cost["device"] == "cuda" and cuda.cost["peak_cuda_mb"] > 0 and cuda.env["device"]
     assert cuda.config_hash == cpu.config_hash
     assert cuda.metrics["map_c"] == pytest.approx(cpu.metrics["map_c"], abs=1.0)
+
+
+def test_a_files_protocol_hashes_the_file_content(tmp_path):
+    labels = np.load(REPO / "datasets" / "data" / "scene" / "scene.npz")["Y_train"].astype(np.int8)
+    path = tmp_path / "partial.npy"
+    np.save(path, np.where(labels == 1, 1, 0).astype(np.int8))
+    selector = f"scene+files[path={path}]"
+    first = resolve_config(RunConfig("negative", selector)).config_hash
+    assert resolve_config(RunConfig("negative", selector)).config_hash == first
+    edited = np.where(labels == 1, 1, 0).astype(np.int8)
+    edited[0, 0] = -1
+    np.save(path, edited)
+    assert resolve_config(RunConfig("negative", selector)).config_hash != first
+    with pytest.raises(ProtocolError, match="no file at"):
+        resolve_config(RunConfig("negative", f"scene+files[path={tmp_path / 'absent.npy'}]"))

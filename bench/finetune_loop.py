@@ -1,0 +1,220 @@
+"""The end-to-end image training loop of ``--mode finetune`` (the CSL recipe, reference_semantics §1.8).
+
+Per step: the batch's unreadable images are dropped (``BadImages``), the forward runs under autocast
+on CUDA (``Precision``), the method's loss is computed in float32 (``Method`` guarantees it), Adam
+with coupled L2 weight decay on weight matrices only (none on biases and 1-D parameters) steps
+through a GradScaler (active for float16 only), ``OneCycleLR(max_lr=lr, pct_start)`` steps, and the
+EMA copy (timm ``ModelEmaV3``, constant decay, parameters and buffers) is updated.
+
+After every epoch the monitored split (validation, or the test split when asked) is scored with the
+raw and the EMA weights; the selection keeps the best (epoch, variant) by mAP(C), earliest epoch and
+raw first on ties, as the official code keeps max(regular, EMA). Without selection the last epoch's
+weights are kept. ``best.pt`` then ``last.pt`` are written atomically (``bench.checkpoint``).
+
+Determinism: the model is built under ``manual_seed(seed)``; epoch e's order, augmentation and
+global random draws (dropout, drop-path) are seeded from (seed, e), so a run resumed from the
+checkpoint of epoch e continues exactly as the uninterrupted run (on the CPU, or with
+``deterministic``). ``recipe.batch_size`` is the global batch: each of N processes takes 1/N of it.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+import torch
+from scipy.special import expit
+from timm.utils import ModelEmaV3
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from bench.checkpoint import BEST, LAST
+from bench.distributed import barrier, world
+from bench.finetune_selection import Selection
+from bench.finetune_setup import FinetuneError, FitResult, FitSetup
+from bench.finetune_state import cpu_state, restore, snapshot
+from bench.image_inference import infer
+from bench.image_progress import epoch_progress
+from bench.images import image_loader, shard
+from bench.images.loader import epoch_order
+from bench.images.rows import sample_seed
+from bench.method import Method, TrainState
+from bench.metrics import evaluate
+
+GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
+
+
+def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Adam whose weight decay (coupled L2) applies to parameters with > 1 dimension only."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    return torch.optim.Adam([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+
+def ddp_gradient_scale(method: Method, processes: int) -> float:
+    """The factor on each process's loss so that DDP's gradient average equals the gradient of the
+    whole batch's loss: the process count for a ``sum`` reduction (the average of per-shard sums is
+    1/N of the sum), 1 for ``mean`` (the average of equal-size shard means is the mean) and for
+    methods without a ``reduction`` parameter."""
+    return float(processes) if method.params.get("reduction") == "sum" else 1.0
+
+
+def _checked_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> torch.Tensor:
+    loss = method.loss(logits, labels, state)
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        raise FinetuneError(f"method '{method.name}' returned a loss that is not a scalar tensor")
+    if not torch.isfinite(loss.detach()):
+        raise FinetuneError(f"method '{method.name}': loss is {float(loss.detach())} at epoch {state.epoch}, step {state.step}")
+    return loss
+
+
+class Trainer:
+    """One ``fit`` call's state (model, optimiser, schedule, EMA, selection); see the module docstring."""
+
+    def __init__(self, setup: FitSetup):
+        self.setup, recipe, here = setup, setup.recipe, world()
+        if recipe.batch_size % here.size:
+            raise FinetuneError(f"batch_size {recipe.batch_size} is not divisible by the {here.size} processes")
+        self.local_batch = recipe.batch_size // here.size
+        rows_per_process = math.ceil(len(setup.train_rows) / here.size)
+        self.steps_per_epoch = max(1, math.ceil(rows_per_process / self.local_batch))
+        self.model = setup.model.to(setup.device)
+        if setup.precision.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = adam_with_l2(self.model, recipe.lr, recipe.weight_decay)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=self.steps_per_epoch,
+            pct_start=recipe.pct_start)
+        self.ema = ModelEmaV3(self.model, decay=recipe.ema_decay) if recipe.ema_decay > 0 else None
+        self.scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision.autocast == torch.float16)
+        self.forward_model: nn.Module = self.model
+        self.gradient_scale = ddp_gradient_scale(setup.method, here.size)
+        if here.size > 1:
+            ids = [setup.device.index] if setup.device.type == "cuda" else None
+            self.forward_model = DistributedDataParallel(self.model, device_ids=ids)
+        self.state = TrainState(artifacts=dict(setup.artifacts), label_store=setup.label_store,
+                                num_classes=setup.label_store.labels.shape[1], num_epochs=recipe.epochs,
+                                steps_per_epoch=self.steps_per_epoch)
+        self.history: list[dict[str, Any]] = []
+        self.selection = Selection()
+        self.step, self.train_seconds, self.eval_seconds, self.images_seen = 0, 0.0, 0.0, 0
+
+    def restore(self) -> int:
+        """Load ``last.pt`` (and ``best.pt``) when resuming; return the first epoch to train."""
+        checkpoints = self.setup.checkpoints
+        last = checkpoints.load(LAST) if self.setup.resume and checkpoints is not None else None
+        if last is None:
+            return 1
+        self.selection = Selection(checkpoints.load(BEST))
+        return restore(self, last)
+
+    def train_epoch(self, epoch: int, bar: Any) -> dict[str, Any]:
+        """One pass over this process's shard of the epoch's order; the epoch's history record."""
+        setup, here, started = self.setup, world(), time.perf_counter()
+        torch.manual_seed(sample_seed(setup.seed, epoch, GLOBAL_STREAM))
+        order = shard(epoch_order(len(setup.train_rows), setup.seed, epoch), here.rank, here.size, pad=True)
+        setup.train_rows.set_epoch(epoch)
+        self.model.train()
+        self.state.epoch, self.state.step = epoch, self.step
+        setup.method.on_epoch_start(self.state)
+        total_loss, seen = 0.0, 0
+        for batch in image_loader(setup.train_rows, order, self.local_batch, setup.workers, setup.device):
+            good = setup.train_bad.note(batch.positions, batch.errors)
+            if not bool(good.any()) and here.size == 1:
+                continue
+            loss = self._step(batch.images, batch.positions, good)
+            total_loss += float(loss)
+            seen += int(good.sum())
+            bar.advance(seen * here.size / max(time.perf_counter() - started, 1e-9), float(loss))
+        seconds = time.perf_counter() - started
+        self.train_seconds += seconds
+        self.images_seen += seen * here.size
+        return {"epoch": epoch, "loss": total_loss / self.steps_per_epoch, "seconds": seconds,
+                "images_per_s": seen * here.size / max(seconds, 1e-9)}
+
+    def _step(self, images: torch.Tensor, positions: torch.Tensor, good: torch.Tensor) -> torch.Tensor:
+        setup, state = self.setup, self.state
+        state.step, state.indices = self.step, positions[good]
+        state.extra["lr"] = self.optimizer.param_groups[0]["lr"]
+        usable = bool(good.any())
+        with setup.precision.context(setup.device):
+            logits = self.forward_model(setup.precision.batch(images[good] if usable else images, setup.device))
+        if usable:
+            loss = _checked_loss(setup.method, logits, setup.label_store.batch(positions[good]), state)
+        else:  # every image of this process's batch is unreadable: a zero loss keeps DDP in step
+            loss = logits.float().sum() * 0.0
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss * self.gradient_scale).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        setup.method.on_step_end(state)
+        if usable:
+            for observe in setup.step_observers:
+                observe(logits.detach(), state)
+        self.step += 1
+        return loss.detach()
+
+    def monitor_epoch(self, epoch: int, record: dict[str, Any]) -> bool:
+        """Score the monitored split with every variant (rank 0 gets the scores) and update the
+        selection; True when it changed."""
+        monitor, started = self.setup.monitor, time.perf_counter()
+        values = {}
+        for variant, module in self.variants().items():
+            scores = infer(module, monitor.rows, monitor.bad, batch_size=self.local_batch, workers=self.setup.workers,
+                           device=self.setup.device, precision=self.setup.precision)
+            if scores is not None:
+                values[variant] = record[f"{monitor.name}_map_c_{variant}"] = float(
+                    evaluate(expit(scores), monitor.labels, evaluator="partial").map_c)
+        self.eval_seconds += time.perf_counter() - started
+        return self.selection.consider(epoch, values, self.variants())
+
+    def variants(self) -> dict[str, nn.Module]:
+        """{"raw": model} and, with EMA, {"ema": its copy}."""
+        return {"raw": self.model, **({"ema": self.ema.module} if self.ema is not None else {})}
+
+    def save(self, epoch: int, best_changed: bool) -> None:
+        """Rank 0 writes ``best.pt`` (when it changed) then ``last.pt``; every process waits."""
+        checkpoints = self.setup.checkpoints
+        if checkpoints is not None and world().is_main:
+            if best_changed:
+                checkpoints.save(BEST, self.selection.best)
+            checkpoints.save(LAST, snapshot(self, epoch))
+        barrier()
+
+
+def fit(setup: FitSetup, select_best: bool) -> FitResult:
+    """Train for ``recipe.epochs`` epochs (continuing from ``last.pt`` when resuming) and select.
+
+    Under DDP only rank 0 holds the selection and the selected weights (empty on the other ranks).
+    """
+    if select_best and setup.monitor is None:
+        raise FinetuneError("model selection on a split needs a monitored split (got none)")
+    trainer = Trainer(setup)
+    first = trainer.restore()
+    with epoch_progress(setup.progress and world().is_main, setup.recipe.epochs, trainer.steps_per_epoch, first) as bar:
+        for epoch in range(first, setup.recipe.epochs + 1):
+            record = trainer.train_epoch(epoch, bar)
+            changed = trainer.monitor_epoch(epoch, record) if setup.monitor is not None else False
+            bar.show_metric(record)
+            trainer.history.append(record)
+            trainer.save(epoch, changed)
+    resumed = first - 1 if first > 1 else None
+    done = FitResult({}, None, {}, trainer.history, trainer.step, trainer.train_seconds, trainer.eval_seconds,
+                     trainer.images_seen, resumed)
+    if not world().is_main:
+        return done
+    if select_best:
+        best = trainer.selection.best
+        if best is None:
+            raise FinetuneError(f"model selection on '{setup.monitor.name}': no epoch had a finite mAP(C); "
+                                "select on 'last' or use a larger split")
+        return replace(done, raw_state=best["raw"], ema_state=best["ema"],
+                       selection=trainer.selection.summary(setup.monitor.name))
+    variants = {name: cpu_state(module) for name, module in trainer.variants().items()}
+    return replace(done, raw_state=variants["raw"], ema_state=variants.get("ema"),
+                   selection={"policy": "last", "epoch": setup.recipe.epochs, "variant": "ema" if "ema" in variants else "raw"})

@@ -1,0 +1,200 @@
+"""Mode ``finetune``: train a timm backbone end to end on an image dataset, then score the test split.
+
+The run builds ``create_backbone(recipe.backbone, C, recipe.pretrained)`` under ``manual_seed(seed)``,
+trains it on the manifest's training rows (partial labels in a ``LabelStore``) with the recipe
+(``bench.finetune_loop``), selects (epoch, raw/EMA) on the validation rows, on the last epoch, or --
+only when asked, and flagged -- on the test split, and scores the test split with both the raw and
+the EMA weights of the selected epoch: the record's metrics and test scores are those of the
+selected variant, ``extra.test_variants`` holds both. Test labels are read only after training.
+
+A method that needs a class prior gets it from ``--prior-path`` or from a temporary ignore-method
+model trained the same way (``bench.finetune_prior``; cached in the store). Checkpoints go to ``bench.checkpoint.checkpoint_root(store)/<config hash>``; with ``run.resume`` a
+run continues from the last finished epoch. They are removed once the run's results are computed.
+Under DDP every process trains its shard, the monitored split is scored collectively, and rank 0
+alone scores the test split and returns the results (the other ranks return an empty dict).
+"""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+import torch
+from scipy.special import expit
+
+from bench.api import PreparedDataset
+from bench.artifacts import PRIOR_METHOD, ArtifactRequest, resolve_artifacts
+from bench.backbones import create_backbone
+from bench.checkpoint import LAST, RunCheckpoints, checkpoint_root
+from bench.distributed import world
+from bench.finetune_loop import fit
+from bench.finetune_setup import FinetuneError, FitSetup, Monitored
+from bench.finetune_prior import estimate_prior
+from bench.image_inference import Precision, amp_dtype, infer
+from bench.image_recipe import recipe_transform
+from bench.images import BadImages, ImageRows
+from bench.images.loader import default_workers
+from bench.labels import canonical_csr, validate_labels
+from bench.linear_mode import peak_host_mb
+from bench.method import LabelStore
+from bench.metrics import evaluate
+from bench.metrics.entries import entry_scores
+from bench.registry import METHODS
+from bench.tensors import label_tensor
+
+if TYPE_CHECKING:
+    from bench.runner import ResolvedRun
+    from bench.store import Store
+
+
+
+@contextmanager
+def deterministic_algorithms(enabled: bool) -> Iterator[None]:
+    """``torch.use_deterministic_algorithms(enabled)`` (cuDNN autotuning off when enabled) for the
+    duration; on CUDA it needs ``CUBLAS_WORKSPACE_CONFIG``, set here if cuBLAS is not yet initialised."""
+    before, benchmark = torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.benchmark = not enabled
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+        torch.backends.cudnn.benchmark = benchmark
+
+
+def _no_features_model() -> torch.nn.Module:
+    raise FinetuneError("finetune runs train their artifacts on images (ArtifactRequest.estimate_prior)")
+
+
+def _monitor(resolved: ResolvedRun, prepared: PreparedDataset, transform: Any, size: int) -> Monitored | None:
+    data = prepared.data
+    if resolved.run.select_on == "test":
+        paths, labels, name = data.test.images, data.test.labels, "test"
+    elif prepared.rows("val").size:
+        paths = [data.train.images[i] for i in prepared.rows("val")]
+        labels, name = prepared.labels("val"), "val"
+    else:
+        return None
+    return Monitored(name, ImageRows(paths, transform, size), labels, BadImages(name, paths))
+
+
+def _score_test(setup: FitSetup, result: Any, rows: ImageRows, bad: BadImages, batch: int) -> dict[str, np.ndarray]:
+    scores = {}
+    for variant, state in (("raw", result.raw_state), ("ema", result.ema_state)):
+        if state is None:
+            continue
+        setup.model.load_state_dict(state)
+        outputs = infer(setup.model, rows, bad, batch_size=batch, workers=setup.workers, device=setup.device,
+                        precision=setup.precision, collective=False)
+        scores[variant] = expit(outputs).astype(np.float32)
+    return scores
+
+
+class SetupFactory:
+    """Builds the ``FitSetup`` of the run's model and of its temporary prior model (same backbone,
+    recipe, rows, augmentation and seed; the prior model gets the ``ignore`` method, a copy of the
+    labels, no monitor and no checkpoints)."""
+
+    def __init__(self, resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None):
+        run, data = resolved.run, prepared.data
+        self.resolved, self.prepared, self.store, self.progress = resolved, prepared, store, progress
+        self.recipe, self.device = run.recipe, torch.device(run.device)
+        self.train_paths = [data.train.images[i] for i in prepared.rows("train")]
+        self.labels = label_tensor(prepared.labels("train"), self.device)
+        self.workers = default_workers(self.device) if run.workers is None else run.workers
+        self.precision = Precision(amp_dtype(self.recipe.amp, self.device),
+                                   self.recipe.channels_last and self.device.type == "cuda")
+
+    def model(self) -> tuple[torch.nn.Module, Any]:
+        """The backbone with a C-way head, built under ``manual_seed(seed)``, and its weights' provenance."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.resolved.run.seed)
+            return create_backbone(self.recipe.backbone, self.prepared.data.num_classes, self.recipe.pretrained)
+
+    def setup(self, model: torch.nn.Module, method: Any, *, main: bool, artifacts: dict[str, Any]) -> FitSetup:
+        run = self.resolved.run
+        return FitSetup(
+            model=model, method=method, recipe=self.recipe, seed=run.seed,
+            label_store=LabelStore(self.labels), device=self.device, precision=self.precision,
+            train_rows=ImageRows(self.train_paths, recipe_transform(self.recipe, model, True), self.recipe.image_size,
+                                 seed=run.seed),
+            train_bad=BadImages("train", self.train_paths), workers=self.workers, artifacts=artifacts,
+            monitor=_monitor(self.resolved, self.prepared, recipe_transform(self.recipe, model, False),
+                             self.recipe.image_size) if main else None,
+            checkpoints=RunCheckpoints(checkpoint_root(self.store.path), self.resolved.config_hash) if main else None,
+            resume=run.resume and main, progress=bool(self.progress),
+        )
+
+    def prior(self, estimator: str) -> np.ndarray:
+        """The class prior estimated by a temporary ignore-method model (``bench.finetune_prior``)."""
+        model, _ = self.model()
+        setup = self.setup(model, METHODS.get(PRIOR_METHOD)(), main=False, artifacts={})
+        images = ImageRows(self.train_paths, recipe_transform(self.recipe, model, False), self.recipe.image_size)
+        return estimate_prior(setup, estimator, images)
+
+    def artifacts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The artifacts the method requires (a class prior: from ``--prior-path`` or estimated)."""
+        request = ArtifactRequest(self.resolved, self.prepared, self.store, _no_features_model,
+                                  torch.empty(0, device=self.device), self.labels, self.progress,
+                                  estimate_prior=self.prior)
+        return resolve_artifacts(self.resolved.method, request)
+
+
+def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+    """Train and evaluate; returns the keyword arguments of ``Store.finish_run`` (see the docstring)."""
+    run, data, recipe, here = resolved.run, prepared.data, resolved.run.recipe, world()
+    device = torch.device(run.device)
+    if here.size > 1 and resolved.method.mutates_labels:
+        raise FinetuneError(f"method '{resolved.method.name}' changes training labels; it runs in one process only")
+    test_labels = validate_labels(data.test.labels, f"dataset '{data.name}' test labels", data.num_classes)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    factory = SetupFactory(resolved, prepared, store, progress)
+    with deterministic_algorithms(recipe.deterministic):
+        artifacts, provenance = factory.artifacts()
+        model, weights = factory.model()
+        setup = factory.setup(model, resolved.method, main=True, artifacts=artifacts)
+        if not run.resume and (setup.checkpoints.folder / LAST).is_file() and here.is_main:
+            warnings.warn(f"starting over: {setup.checkpoints.folder / LAST} holds an interrupted attempt of this "
+                          "configuration, which --resume would continue", stacklevel=2)
+        result = fit(setup, select_best=run.select_on != "last")
+        if not here.is_main:
+            return {}
+        started = time.perf_counter()
+        test_bad = BadImages("test", data.test.images)
+        test_rows = ImageRows(data.test.images, recipe_transform(recipe, model, False), recipe.image_size)
+        scores = _score_test(setup, result, test_rows, test_bad, recipe.batch_size)
+    variant = result.selection["variant"]
+    evaluations = {v: evaluate(s, test_labels, run.evaluator, data.class_groups) for v, s in scores.items()}
+    eval_seconds = result.eval_seconds + time.perf_counter() - started
+    metrics = evaluations[variant].to_dict()
+    per_class_ap = metrics.pop("per_class_ap")
+    setup.checkpoints.clear()
+    return {
+        "metrics": metrics, "per_class_ap": per_class_ap, "class_names": list(data.class_names),
+        "evaluator": run.evaluator, "selection": result.selection,
+        "timings": {"train_s": result.train_seconds, "eval_s": eval_seconds},
+        "cost": {
+            "device": device.type, "device_count": here.size, "peak_host_mb": peak_host_mb(),
+            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
+            "samples_per_s": result.images_seen / max(result.train_seconds, 1e-9), "epochs": recipe.epochs,
+            "steps": result.steps,
+        },
+        "test_scores": entry_scores(scores[variant], canonical_csr(test_labels)).astype(np.float32),
+        "extra": {
+            "history": result.history, "label_changes": setup.label_store.changes, "artifacts": provenance,
+            "train_rows": len(factory.train_paths), "val_rows": int(prepared.rows("val").size),
+            "backbone": {"name": recipe.backbone, "weights": weights.to_dict()},
+            "precision": {"amp": str(setup.precision.autocast).replace("torch.", "") if setup.precision.autocast else "off",
+                          "channels_last": setup.precision.channels_last, "deterministic": recipe.deterministic},
+            "test_variants": {v: {"map_c": e.map_c, "map_o": e.map_o} for v, e in evaluations.items()},
+            "bad_images": {"train": setup.train_bad.to_dict(), "test": test_bad.to_dict(),
+                           **({setup.monitor.name + "_monitor": setup.monitor.bad.to_dict()} if setup.monitor else {})},
+            "resumed_from_epoch": result.resumed_from_epoch, "world_size": here.size,
+        },
+    }

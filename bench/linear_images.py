@@ -1,0 +1,47 @@
+"""Mode ``linear`` on any dataset: feature datasets train their head directly (``run_linear``); image
+datasets first get their backbone's frozen pooled features from the feature cache
+(``bench.feature_cache``: extracted once per backbone, weights, image list and preprocessing) and
+then train the same head on them -- the "linear" protocol of Cole et al. 2021.
+
+The record's ``extra.features`` holds the cache key, whether the entry was reused, its shape and
+the extraction time (also ``timings.extract_s``; 0 on a cache hit).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from bench.api import PreparedDataset
+from bench.feature_cache import cache_root, cached_features
+from bench.images.loader import default_workers
+from bench.linear_mode import run_linear
+
+if TYPE_CHECKING:
+    from bench.runner import ResolvedRun
+    from bench.store import Store
+
+
+def with_cached_features(resolved: ResolvedRun, prepared: PreparedDataset, store: Store) -> tuple[PreparedDataset, Any]:
+    """``prepared`` whose splits carry the cached features (float16, memory-mapped) of their images."""
+    run, data = resolved.run, prepared.data
+    paths = list(data.train.images) + list(data.test.images)
+    device = torch.device(run.device)
+    workers = default_workers(device) if run.workers is None else run.workers
+    cached = cached_features(paths, run.recipe, cache_root(store.path), device, workers)
+    n_train = len(data.train)
+    featured = replace(data, train=replace(data.train, features=cached.features[:n_train]),
+                       test=replace(data.test, features=cached.features[n_train:]))
+    return PreparedDataset(prepared.selector, featured, prepared.manifest), cached
+
+
+def run_linear_any(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+    """``run_linear`` on dataset features, or on cached backbone features for image datasets."""
+    if prepared.data.train.features is not None:
+        return run_linear(resolved, prepared, store, progress)
+    featured, cached = with_cached_features(resolved, prepared, store)
+    results = run_linear(resolved, featured, store, progress)
+    results["extra"]["features"] = cached.provenance()
+    results["timings"]["extract_s"] = 0.0 if cached.hit else cached.meta["extract_s"]
+    return results

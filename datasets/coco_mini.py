@@ -1,0 +1,44 @@
+"""coco-mini: 256 real COCO-2017 images as 128-px thumbnails, vendored for the real-image path.
+
+The ``coco`` dataset plugin (pycocotools loader) reads the vendored ``datasets/data/coco_mini/``
+(see its SOURCE.md): training split = the first 128 train2017 images, test split = the first 128
+val2017 images, 80 categories in COCO-id order; images without any object are left out, as in
+``coco``. Fully labelled, so the simulation protocols apply. Small enough to train on a CPU in about
+a minute (``image_size`` = 64 is its default square input; any recipe may override it); with 126
+training images the mAP says little about a method -- it checks the image pipeline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import DatasetData, DatasetPlugin, Param, register_dataset
+from bench.io.images import IMAGE_CHECK_PARAMS
+from bench.registry import DATASETS
+
+VENDORED = Path(__file__).resolve().parent / "data" / "coco_mini"
+
+
+@register_dataset("coco-mini")
+class CocoMini(DatasetPlugin):
+    """The vendored COCO thumbnails, loaded by the ``coco`` plugin."""
+
+    version = "1"
+    description = "256 real COCO-2017 images (128-px thumbnails, 80 classes), embedded; the real-image smoke test"
+    kind = "images"
+    image_size = 64
+    parameters = {
+        "root": Param(None, type=str, help="folder laid out as datasets/data/coco_mini (default: the vendored copy)"),
+        **IMAGE_CHECK_PARAMS,
+    }
+
+    def load(self) -> DatasetData:
+        root = Path(self.root) if self.root else VENDORED
+        coco = DATASETS.get("coco")(
+            root=str(root), year="2017", train_json="instances_train.json", test_json="instances_test.json",
+            train_images="train", test_images="test", verify="classes", check_images=self.check_images,
+            max_missing=self.max_missing, missing_list_dir=self.missing_list_dir,
+        )
+        data = coco.load()
+        data.name = "coco-mini"
+        data.meta["source"] = str(root)
+        return data

@@ -1,0 +1,102 @@
+"""Recipes as data (``recipes/*.yaml``, ``bench.recipe_files``) and their part of the config hash."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from bench.image_recipe import ImageRecipe, RecipeError, check_image_recipe, recipe_config, with_image_size
+from bench.recipe_files import build_recipe, load_recipe, parse_overrides, recipe_names
+from bench.trainer import Recipe
+
+
+def test_shipped_recipes_load_and_csl_is_the_image_recipe_default():
+    assert {"csl", "linear", "asl"} <= set(recipe_names())
+    values, meta = load_recipe("csl")
+    assert meta["mode"] == "finetune" and meta["source"].endswith("recipes/csl.yaml")
+    csl = build_recipe(values, {}, image_dataset=True)
+    assert csl == ImageRecipe()
+    assert (csl.backbone, csl.lr, csl.weight_decay, csl.pct_start, csl.batch_size, csl.epochs) == (
+        "tresnet_m", 2e-4, 1e-4, 0.2, 64, 30)
+    assert (csl.ema_decay, csl.cutout, csl.normalize, csl.amp, csl.image_size) == (0.9997, 0.5, "none", "auto", None)
+    asl = build_recipe(*load_recipe("asl")[:1], {}, image_dataset=True)
+    assert (asl.image_size, asl.batch_size, asl.lr, asl.epochs) == (224, 128, 1e-4, 40)
+
+
+def test_linear_recipe_equals_the_engine_defaults_on_feature_datasets():
+    values, meta = load_recipe("linear")
+    assert meta["mode"] == "linear"
+    assert build_recipe(values, {}, image_dataset=False) == Recipe()
+    on_images = build_recipe(values, {}, image_dataset=True)
+    assert (on_images.backbone, on_images.normalize, on_images.lr) == ("resnet50", "imagenet", 1e-3)
+
+
+def test_overrides_are_typed_by_the_field():
+    values = parse_overrides(["lr=1e-4", "epochs=2", "channels_last=false", "pretrained=none", "image_size=64",
+                              "amp=bf16", "epochs=3"])
+    assert values == {"lr": 1e-4, "epochs": 3, "channels_last": False, "pretrained": None, "image_size": 64,
+                      "amp": "bf16"}
+    assert type(values["lr"]) is float and type(values["epochs"]) is int
+    assert build_recipe(load_recipe("csl")[0], values, image_dataset=True).lr == 1e-4
+    with pytest.raises(RecipeError, match=r"--set 'epochs=2.5': field 'epochs' must be int; got '2.5'"):
+        parse_overrides(["epochs=2.5"])
+    with pytest.raises(RecipeError, match=r"unknown recipe field 'lrr' \(did you mean 'lr'\?\)"):
+        parse_overrides(["lrr=1"])
+    with pytest.raises(RecipeError, match="expected field=value"):
+        parse_overrides(["lr"])
+    with pytest.raises(RecipeError, match="field 'channels_last' must be bool"):
+        parse_overrides(["channels_last=maybe"])
+
+
+def test_recipe_files_are_checked_with_the_file_and_line(tmp_path):
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("lr: 1e-3\nepochs: [1,\n")
+    with pytest.raises(RecipeError, match=r"bad\.yaml line \d+: not valid YAML"):
+        load_recipe(str(bad_yaml))
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("epoch: 3\n")
+    with pytest.raises(RecipeError, match=r"unknown\.yaml: unknown recipe field 'epoch' \(did you mean 'epochs'\?\)"):
+        load_recipe(str(unknown))
+    with pytest.raises(RecipeError, match=r"unknown recipe 'cls' \(did you mean 'csl'\?\)"):
+        load_recipe("cls")
+
+
+def test_image_fields_on_a_feature_dataset():
+    with pytest.raises(RecipeError, match="'backbone' applies to image datasets only"):
+        build_recipe({}, {"backbone": "resnet18"}, image_dataset=False)
+    assert build_recipe({"backbone": "resnet18", "lr": 0.5}, {}, image_dataset=False) == Recipe(lr=0.5)
+
+
+def test_recipe_checks_name_the_field():
+    with pytest.raises(RecipeError, match="amp must be one of auto, bf16, fp16, off; got 'fp8'"):
+        check_image_recipe(ImageRecipe(amp="fp8"))
+    with pytest.raises(RecipeError, match="ema_decay must be in"):
+        check_image_recipe(ImageRecipe(ema_decay=1.0))
+
+
+class WithSize:
+    image_size = 96
+
+
+def test_automatic_image_size_comes_from_the_dataset_plugin():
+    assert with_image_size(ImageRecipe(), WithSize).image_size == 96
+    assert with_image_size(ImageRecipe(), object).image_size == 448
+    assert with_image_size(ImageRecipe(image_size=64), WithSize).image_size == 64
+
+
+def test_recipe_config_hashes_what_matters_per_mode(tmp_path):
+    assert recipe_config(Recipe(), "linear", "features") == {k: v for k, v in Recipe().to_dict().items() if k != "hidden"}
+    weights = tmp_path / "w.pth"
+    torch.save({"x": torch.zeros(1)}, weights)
+    recipe = ImageRecipe(pretrained=str(weights), image_size=96)
+    finetune = recipe_config(recipe, "finetune", "images")
+    assert finetune["weights"]["source"] == "file" and len(finetune["weights"]["sha256"]) == 64
+    assert "pretrained" not in finetune and "head" not in finetune and finetune["ema_decay"] == 0.9997
+    assert str(weights) not in str(finetune)
+    linear = recipe_config(recipe, "linear", "images")
+    assert set(linear) == {"epochs", "lr", "batch_size", "weight_decay", "pct_start", "head", "backbone",
+                           "image_size", "normalize", "weights"}
+    assert recipe_config(replace(recipe, cutout=0.0), "linear", "images") == linear
+    with pytest.raises(RecipeError, match="image recipe"):
+        recipe_config(Recipe(), "finetune", "images")
