@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.labels import LabelMatrix
-from bench.params import Param, resolve_params
+from bench.params import Param, Parameterised
 
 
 @dataclass
@@ -56,23 +56,15 @@ class DatasetData:
         return len(self.class_names)
 
 
-class DatasetPlugin:
+class DatasetPlugin(Parameterised):
     """Base class of every dataset plugin."""
 
     name: ClassVar[str] = "dataset"
+    kind_label: ClassVar[str] = "dataset"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
     kind: ClassVar[str] = "features"  # "features" or "images"
-
-    def __init__(self, **params: Any):
-        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"dataset '{self.name}'")
-
-    def __getattr__(self, key: str) -> Any:
-        params = self.__dict__.get("params", {})
-        if key in params:
-            return params[key]
-        raise AttributeError(f"{type(self).__name__} has no attribute '{key}'")
 
     def load(self) -> DatasetData:
         raise NotImplementedError

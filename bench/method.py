@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from bench.params import Param, resolve_params
+from bench.params import Param, Parameterised
 
 
 class LabelStore:
@@ -75,10 +75,11 @@ def _float32_loss(fn):
     return wrapper
 
 
-class Method:
+class Method(Parameterised):
     """Base class of every method plugin (see the module docstring for the contract)."""
 
     name: ClassVar[str] = "method"
+    kind_label: ClassVar[str] = "method"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
@@ -90,15 +91,6 @@ class Method:
         loss = cls.__dict__.get("loss")
         if loss is not None and not getattr(loss, "__float32_guarded__", False):
             cls.loss = _float32_loss(loss)
-
-    def __init__(self, **params: Any):
-        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"method '{self.name}'")
-
-    def __getattr__(self, key: str) -> Any:
-        params = self.__dict__.get("params", {})
-        if key in params:
-            return params[key]
-        raise AttributeError(f"{type(self).__name__} has no attribute '{key}'")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

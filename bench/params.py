@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 _NONE_WORDS = {"none", "null"}
 _TRUE_WORDS = {"true", "yes", "1", "on"}
@@ -110,3 +110,21 @@ def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owne
         raw = given[key] if key in given else param.default
         resolved[key] = param.coerce(raw, key, owner)
     return resolved
+
+
+class Parameterised:
+    """Base of plugin classes: ``parameters`` declared on the class, resolved on construction
+    (``self.params``), and each readable as an attribute (``self.gamma_neg``)."""
+
+    name: ClassVar[str] = "plugin"
+    kind_label: ClassVar[str] = "plugin"
+    parameters: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, **params: Any):
+        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"{self.kind_label} '{self.name}'")
+
+    def __getattr__(self, key: str) -> Any:
+        params = self.__dict__.get("params", {})
+        if key in params:
+            return params[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute '{key}'")
