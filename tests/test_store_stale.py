@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 from bench.store import RunRecord, Store
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(timezone.utc)  # before any test of this module: every heartbeat written later is newer
 
 
 def running_record(run_id: str, heartbeat_age_s: float, host: str = "other-host", pid: int = 1) -> RunRecord:
-    beat = (NOW - timedelta(seconds=heartbeat_age_s)).isoformat(timespec="microseconds")
+    beat = (datetime.now(timezone.utc) - timedelta(seconds=heartbeat_age_s)).isoformat(timespec="microseconds")
     return RunRecord(
         id=run_id, config_hash="h", status="running", method="m", dataset="d", config={},
         manifest_sha256="0" * 64, seed=0, split_seed=0, evaluator=None, selection=None, metrics=None,
