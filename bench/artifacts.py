@@ -35,8 +35,8 @@ from bench.method import LabelStore, Method
 from bench.metrics import top_k_spearman
 from bench.prior import PriorAccumulator, posthoc_prior, prior_spearman, read_prior_csv
 from bench.registry import METHODS, plugin_identity
-from bench.inference import logits_of
-from bench.trainer import train
+from bench.training.inference import logits_of
+from bench.training.trainer import train
 
 if TYPE_CHECKING:
     from bench.api import PreparedDataset

@@ -20,15 +20,15 @@ from typer.core import TyperGroup
 
 import bench
 from bench.api import resolve_dataset
-from bench.distributed import execute_distributed, launched_by_torchrun
 from bench.listing import datasets_table, failed_lines, methods_table, protocols_table
 from bench.official_args import translate_official_args
-from bench.recipe_files import parse_overrides, recipe_for_run
 from bench.registry import DATASETS, METHODS, UnknownPluginError
 from bench.runner import RunConfig, RunFailed, execute
 from bench.selectors import parse_dataset_selector
 from bench.show import print_record
 from bench.store import Store, StoreError
+from bench.training.distributed import execute_distributed, launched_by_torchrun
+from bench.training.recipes import parse_overrides, recipe_for_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_METHOD = "negative"

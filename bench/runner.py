@@ -6,9 +6,9 @@ plugins' identities (name, version, source hash), the recipe, the split and the 
 and ``config_hash`` is the sha256 of that dict as canonical JSON (sorted keys, compact, no NaN), so a
 changed default or an edited plugin never merges old and new results. The device is not part of
 the hash (it is recorded with the run's environment and cost). Modes: ``linear`` (a head on dataset
-features, or on cached backbone features of an image dataset: ``bench.linear_images``) and
-``finetune`` (image backbones end to end: ``bench.finetune_mode``); the recipe's part of the hash is
-``bench.image_recipe.recipe_config``.
+features, or on cached backbone features of an image dataset: ``bench.training.linear_images``) and
+``finetune`` (image backbones end to end: ``bench.training.finetune.mode``); the recipe's part of the
+hash is ``bench.training.image_recipe.recipe_config``.
 
 ``execute`` skips a configuration whose latest attempt is done (unless ``force``), loads the data
 and builds the manifest (bad input raises before anything is stored), records a "running" attempt,
@@ -28,17 +28,17 @@ from bench.api import ResolvedDataset, method_selector, prepare, resolve_dataset
 from bench.artifacts import artifact_config
 from bench.hashing import json_sha256
 from bench.heartbeat import HEARTBEAT_SECONDS, Heartbeat
-from bench.finetune_mode import run_finetune
-from bench.image_recipe import recipe_config, run_recipe
-from bench.linear_images import run_linear_any
 from bench.method import Method
 from bench.metrics import EVALUATORS
-from bench.models import HEADS
 from bench.protocols import protocol_identity
 from bench.provenance import environment
 from bench.registry import plugin_identity
 from bench.store import RunRecord, Store, StoreError
-from bench.trainer import Recipe
+from bench.training.finetune.mode import run_finetune
+from bench.training.heads import HEADS
+from bench.training.image_recipe import recipe_config, run_recipe
+from bench.training.linear_images import run_linear_any
+from bench.training.trainer import Recipe
 
 SELECT_POLICIES = ("val", "last", "test")
 MODE_RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {"linear": run_linear_any, "finetune": run_finetune}

@@ -2,7 +2,7 @@
 
 Run: ``python -m pytest benchmarks/test_training_speed.py --benchmark-only -s``.
 
-* Image loading: ``bench.images`` (worker processes, per-image seeded augmentation) against a plain
+* Image loading: ``bench.training.images`` (worker processes, per-image seeded augmentation) against a plain
   single-process PIL + torchvision pipeline with the same CSL training transform (448 px squish,
   Cutout, RandAugment, ToTensor), on the 256 full-size COCO images of ../shared (the vendored
   coco-mini thumbnails without it), timed in the same run. Goal: at least 1.3x with 2 workers.
@@ -21,12 +21,12 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.image_recipe import ImageRecipe
-from bench.images import ImageRows, image_loader, image_transform
-from bench.linear_mode import peak_host_mb
 from bench.registry import DATASETS, METHODS
 from bench.runner import RunConfig, execute
 from bench.store import Store
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images import ImageRows, image_loader, image_transform
+from bench.training.linear_mode import peak_host_mb
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco2017_first128" / "images"
 SIZE, BATCH, WORKERS = 448, 32, 2

@@ -17,7 +17,7 @@ from bench.params import ParamError
 from bench.registry import METHODS
 from bench.runner import RunConfig, execute
 from bench.store import Store
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins
 
 README = Path(__file__).resolve().parent.parent / "README.md"

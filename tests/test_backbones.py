@@ -1,4 +1,4 @@
-"""``bench.backbones``: timm models by name, local weights without their classifier, no downloads."""
+"""``bench.training.backbones``: timm models by name, local weights without their classifier, no downloads."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +8,7 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from bench.backbones import BackboneError, create_backbone, state_sha256, weights_identity
+from bench.training.backbones import BackboneError, create_backbone, state_sha256, weights_identity
 
 NAME = "test_resnet"  # timm's 0.4 M-parameter ResNet: builds in milliseconds
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from bench.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
-from bench.image_recipe import ImageRecipe
 from bench.runner import RunConfig, execute
 from bench.store import Store
+from bench.training.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
+from bench.training.image_recipe import ImageRecipe
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=48, epochs=4, batch_size=32, deterministic=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.runner import RunConfig, execute
 from bench.store import Store
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 
 BENCH = Path(sys.executable).with_name("bench")
 SLOW = """

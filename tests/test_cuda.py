@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from bench.feature_cache import cached_features
-from bench.image_inference import amp_dtype
-from bench.image_recipe import ImageRecipe
-from bench.images import ImageRows, image_loader, image_transform
 from bench.registry import DATASETS, METHODS
 from bench.runner import RunConfig, execute
 from bench.store import Store
+from bench.training.feature_cache import cached_features
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images import ImageRows, image_loader, image_transform
+from bench.training.images.inference import amp_dtype
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (none available)")]

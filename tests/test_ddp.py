@@ -14,15 +14,15 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from bench.finetune_loop import ddp_gradient_scale, fit
-from bench.finetune_setup import FitSetup
-from bench.image_inference import Precision
-from bench.image_recipe import ImageRecipe
-from bench.images import BadImages, ImageRows, image_transform
 from bench.method import LabelStore
 from bench.registry import DATASETS, METHODS
 from bench.store import Store
-from bench.tensors import label_tensor
+from bench.training.finetune.loop import ddp_gradient_scale, fit
+from bench.training.finetune.setup import FitSetup
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images import BadImages, ImageRows, image_transform
+from bench.training.images.inference import Precision
+from bench.training.tensors import label_tensor
 
 ROWS, SIZE = 16, 32
 RECIPE = ImageRecipe(epochs=2, batch_size=8, lr=1e-2, ema_decay=0.9, image_size=SIZE)
@@ -55,7 +55,7 @@ def _ddp_worker(rank: int, rendezvous: str, method: str, out: str) -> None:
 @pytest.mark.parametrize("method", ["negative", "ll-r"])  # reduction sum and mean
 def test_two_processes_make_the_updates_of_one(tmp_path, method):
     single = fit(_setup(method), select_best=False)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # fork after torch ran threads can deadlock
     out = tmp_path / "ddp.pt"
     workers = [context.Process(target=_ddp_worker, args=(r, str(tmp_path / "rdv"), method, str(out))) for r in range(2)]
     for process in workers:

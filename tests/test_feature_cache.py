@@ -1,4 +1,4 @@
-"""``bench.feature_cache``: extract once, memory-map, reuse, invalidate, build safely in parallel."""
+"""``bench.training.feature_cache``: extract once, memory-map, reuse, invalidate, build safely in parallel."""
 from __future__ import annotations
 
 import multiprocessing
@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-import bench.feature_cache as feature_cache
-from bench.backbones import create_backbone
-from bench.feature_cache import cached_features, feature_key
+import bench.training.feature_cache as feature_cache
 from bench.hashing import json_sha256
-from bench.image_recipe import ImageRecipe, recipe_transform
+from bench.training.backbones import create_backbone
+from bench.training.feature_cache import cached_features, feature_key
+from bench.training.image_recipe import ImageRecipe, recipe_transform
 
 CPU = torch.device("cpu")
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=32, batch_size=4)
@@ -106,7 +106,7 @@ def _build_slowly(paths, root, start, results):
 
 
 def test_two_processes_building_the_same_entry_extract_once(tmp_path, photos):
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # fork after torch ran threads can deadlock
     start, results = context.Barrier(2), context.Queue()
     root = tmp_path / "cache"
     workers = [context.Process(target=_build_slowly, args=(photos, root, start, results)) for _ in range(2)]

@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.image_recipe import ImageRecipe
-from bench.images.rows import BadImageWarning
 from bench.registry import DATASETS
 from bench.runner import RunConfig, execute, resolve_config
 from bench.store import Store
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images.rows import BadImageWarning
 
 VENDORED = Path(__file__).resolve().parent.parent / "datasets" / "data" / "coco_mini"
 TINY = ImageRecipe(backbone="test_resnet", image_size=32, epochs=1, batch_size=64)

@@ -1,19 +1,19 @@
-"""``bench.finetune_loop``: the CSL optimiser groups, the per-batch one-cycle schedule and the EMA."""
+"""``bench.training.finetune.loop``: the CSL optimiser groups, the per-batch one-cycle schedule and the EMA."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from bench.finetune_loop import adam_with_l2, fit
-from bench.finetune_setup import FitSetup
-from bench.finetune_state import cpu_state
-from bench.image_inference import Precision
-from bench.image_recipe import ImageRecipe
-from bench.images import BadImages, ImageRows, image_transform
 from bench.method import LabelStore
 from bench.registry import DATASETS, METHODS
-from bench.tensors import label_tensor
+from bench.training.finetune.loop import adam_with_l2, fit
+from bench.training.finetune.setup import FitSetup
+from bench.training.finetune.state import cpu_state
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images import BadImages, ImageRows, image_transform
+from bench.training.images.inference import Precision
+from bench.training.tensors import label_tensor
 
 ROWS, SIZE = 20, 24
 

@@ -1,4 +1,4 @@
-"""``bench.images``: CSL transforms, per-image seeded augmentation, loaders, unreadable images."""
+"""``bench.training.images``: CSL transforms, per-image seeded augmentation, loaders, unreadable images."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
-from bench.images import BadImages, Cutout, ImageRows, image_loader, image_transform, shard
-from bench.images.loader import epoch_order
-from bench.images.rows import BadImageWarning
-from bench.images.transforms import IMAGENET_MEAN, IMAGENET_STD, normalization
+from bench.training.images import BadImages, Cutout, ImageRows, image_loader, image_transform, shard
+from bench.training.images.loader import epoch_order
+from bench.training.images.rows import BadImageWarning
+from bench.training.images.transforms import IMAGENET_MEAN, IMAGENET_STD, normalization
 
 CPU = torch.device("cpu")
 

@@ -7,7 +7,7 @@ import re
 from bench.reporting import build_report
 from bench.runner import RunConfig, execute
 from bench.store import Store
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 
 
 def test_report_of_real_scene_runs(tmp_path):

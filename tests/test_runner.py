@@ -15,7 +15,7 @@ from bench.protocols import ProtocolError
 from bench.registry import DATASETS
 from bench.runner import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
 from bench.store import Store
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins
 
 REPO = Path(__file__).resolve().parent.parent

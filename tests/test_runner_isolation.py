@@ -11,7 +11,7 @@ from bench.labels import to_dense
 from bench.registry import METHODS
 from bench.runner import RunConfig, execute
 from bench.store import Store
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins
 
 PLUGINS = {

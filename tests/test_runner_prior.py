@@ -9,14 +9,14 @@ import torch
 from bench.api import get_dataset
 from bench.artifacts import ArtifactError
 from bench.method import LabelStore
-from bench.models import build_model
 from bench.prior import posthoc_prior, write_prior_csv
 from bench.registry import METHODS
 from bench.runner import RunConfig, execute, resolve_config
 from bench.store import Store
-from bench.inference import logits_of
-from bench.tensors import label_tensor
-from bench.trainer import Recipe, train
+from bench.training.heads import build_model
+from bench.training.inference import logits_of
+from bench.training.tensors import label_tensor
+from bench.training.trainer import Recipe, train
 from tmp_plugins import temporary_plugins
 
 DATASET = "scene+rpa[p=0.5]"
@@ -66,7 +66,7 @@ def test_prior_is_produced_cached_and_delivered(tmp_path, monkeypatch, store):
     assert provenance["spearman_topk"]["6"] == pytest.approx(provenance["spearman"])
     payload, meta = store.get_artifact("class_prior", provenance["key"])
     stored = np.frombuffer(payload, dtype="<f8").copy()
-    assert np.allclose(stored, _independent_posthoc_prior(), rtol=0, atol=1e-12)
+    assert np.allclose(stored, _independent_posthoc_prior(), rtol=0, atol=1e-6)  # float32 sums: thread count
     assert torch.allclose(delivered, torch.as_tensor(stored, dtype=torch.float32))
     assert all(torch.equal(p, delivered) for p in spy.priors)
 

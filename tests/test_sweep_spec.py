@@ -10,7 +10,7 @@ from bench.runner import RunConfig, resolve_config
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
 from bench.sweep.spec import SpecError, load_spec
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 
 
 def _write(tmp_path, text: str):

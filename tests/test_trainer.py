@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from bench import LabelStore, Method, TrainState
-from bench.models import build_model
-from bench.inference import logits_of, predict
-from bench.trainer import Monitor, Recipe, TrainingError, train
+from bench.training.heads import build_model
+from bench.training.inference import logits_of, predict
+from bench.training.trainer import Monitor, Recipe, TrainingError, train
 
 N, D, C = 120, 8, 3
 
@@ -197,7 +197,7 @@ def test_progress_bar_shows_epoch_loss_val_map_and_speed(monkeypatch):
 
     from rich.console import Console
 
-    import bench.trainer as trainer_module
+    import bench.training.trainer as trainer_module
 
     screen = io.StringIO()
     monkeypatch.setattr(trainer_module, "Console", lambda stderr: Console(file=screen, force_terminal=True, width=160))

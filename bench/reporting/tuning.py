@@ -12,9 +12,9 @@ In each table, the family's candidates are the rows whose resolved method parame
 (``config.method.params``) lie on the grid and match ``fixed``; rows selected on the test set are
 never candidates. Each candidate's validation score is the mean over its runs of the recorded
 selection value (``selection = {"policy": "val", "metric": "map_c", "value": ...}``, see
-``bench.trainer``); a candidate with any run not selected on validation is left out. The candidate
-with the highest score (first in row order on ties) becomes the tuned row; the test metrics shown
-are its own. The budget is the number of candidates evaluated; tables flag unequal budgets.
+``bench.training.trainer``); a candidate with any run not selected on validation is left out. The
+candidate with the highest score (first in row order on ties) becomes the tuned row; the test
+metrics shown are its own. The budget is the number of candidates evaluated; tables flag unequal budgets.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from bench.registry import METHODS, UnknownPluginError
 from bench.runner import RunConfig, resolve_config
 from bench.selectors import SelectorError, format_selector, parse_selector
 from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 
 DEFAULT_RECIPE = Recipe().to_dict()
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from bench.params import suggest
-from bench.trainer import Recipe
+from bench.training.trainer import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
 RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}

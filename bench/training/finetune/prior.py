@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.distributed import broadcast_from_main, gather_to_main
-from bench.finetune_loop import fit
-from bench.finetune_setup import FitSetup
-from bench.image_inference import infer
-from bench.images import BadImages, ImageRows
 from bench.prior import PriorAccumulator, posthoc_prior
+from bench.training.distributed import broadcast_from_main, gather_to_main
+from bench.training.finetune.loop import fit
+from bench.training.finetune.setup import FitSetup
+from bench.training.images import BadImages, ImageRows
+from bench.training.images.inference import infer
 
 
 def estimate_prior(setup: FitSetup, estimator: str, train_images: ImageRows) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 The run builds ``create_backbone(recipe.backbone, C, recipe.pretrained)`` under ``manual_seed(seed)``,
 trains it on the manifest's training rows (partial labels in a ``LabelStore``) with the recipe
-(``bench.finetune_loop``), selects (epoch, raw/EMA) on the validation rows, on the last epoch, or --
-only when asked, and flagged -- on the test split, and scores the test split with both the raw and
-the EMA weights of the selected epoch: the record's metrics and test scores are those of the
-selected variant, ``extra.test_variants`` holds both. Test labels are read only after training.
+(``bench.training.finetune.loop``), selects (epoch, raw/EMA) on the validation rows, on the last
+epoch, or -- only when asked, and flagged -- on the test split, and scores the test split with both
+the raw and the EMA weights of the selected epoch: the record's metrics and test scores are those of
+the selected variant, ``extra.test_variants`` holds both. Test labels are read only after training.
 
 A method that needs a class prior gets it from ``--prior-path`` or from a temporary ignore-method
-model trained the same way (``bench.finetune_prior``; cached in the store). Checkpoints go to ``bench.checkpoint.checkpoint_root(store)/<config hash>``; with ``run.resume`` a
+model trained the same way (``bench.training.finetune.prior``; cached in the store). Checkpoints go
+to ``bench.training.checkpoint.checkpoint_root(store)/<config hash>``; with ``run.resume`` a
 run continues from the last finished epoch. They are removed once the run's results are computed.
 Under DDP every process trains its shard, the monitored split is scored collectively, and rank 0
 alone scores the test split and returns the results (the other ranks return an empty dict).
@@ -27,23 +28,23 @@ from scipy.special import expit
 
 from bench.api import PreparedDataset
 from bench.artifacts import PRIOR_METHOD, ArtifactRequest, resolve_artifacts
-from bench.backbones import create_backbone
-from bench.checkpoint import LAST, RunCheckpoints, checkpoint_root
-from bench.distributed import world
-from bench.finetune_loop import fit
-from bench.finetune_setup import FinetuneError, FitSetup, Monitored
-from bench.finetune_prior import estimate_prior
-from bench.image_inference import Precision, amp_dtype, infer
-from bench.image_recipe import recipe_transform
-from bench.images import BadImages, ImageRows
-from bench.images.loader import default_workers
 from bench.labels import canonical_csr, validate_labels
-from bench.linear_mode import peak_host_mb
 from bench.method import LabelStore
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
 from bench.registry import METHODS
-from bench.tensors import label_tensor
+from bench.training.backbones import create_backbone
+from bench.training.checkpoint import LAST, RunCheckpoints, checkpoint_root
+from bench.training.distributed import world
+from bench.training.finetune.loop import fit
+from bench.training.finetune.prior import estimate_prior
+from bench.training.finetune.setup import FinetuneError, FitSetup, Monitored
+from bench.training.image_recipe import recipe_transform
+from bench.training.images import BadImages, ImageRows
+from bench.training.images.inference import Precision, amp_dtype, infer
+from bench.training.images.loader import default_workers
+from bench.training.linear_mode import peak_host_mb
+from bench.training.tensors import label_tensor
 
 if TYPE_CHECKING:
     from bench.runner import ResolvedRun
@@ -131,7 +132,7 @@ class SetupFactory:
         )
 
     def prior(self, estimator: str) -> np.ndarray:
-        """The class prior estimated by a temporary ignore-method model (``bench.finetune_prior``)."""
+        """The class prior estimated by a temporary ignore-method model (``bench.training.finetune.prior``)."""
         model, _ = self.model()
         setup = self.setup(model, METHODS.get(PRIOR_METHOD)(), main=False, artifacts={})
         images = ImageRows(self.train_paths, recipe_transform(self.recipe, model, False), self.recipe.image_size)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.distributed import World, gather_to_main, world
-from bench.images import BadImages, ImageRows, image_loader, shard
+from bench.training.distributed import World, gather_to_main, world
+from bench.training.images import BadImages, ImageRows, image_loader, shard
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-from bench.inference import predict
 from bench.labels import LabelMatrix
 from bench.method import LabelStore, Method, TrainState
 from bench.metrics import evaluate
+from bench.training.inference import predict
 
 StepObserver = Callable[[torch.Tensor, TrainState], None]
 

@@ -31,11 +31,11 @@ import timm
 import torch
 from filelock import FileLock
 
-from bench.backbones import create_backbone, weights_identity
 from bench.hashing import json_sha256
-from bench.image_inference import Precision, infer
-from bench.image_recipe import ImageRecipe, recipe_transform
-from bench.images import BadImages, ImageRows
+from bench.training.backbones import create_backbone, weights_identity
+from bench.training.image_recipe import ImageRecipe, recipe_transform
+from bench.training.images import BadImages, ImageRows
+from bench.training.images.inference import Precision, infer
 
 FORMAT = 1
 EXTRACTOR_SEED = 0

@@ -1,4 +1,4 @@
-"""What a finetune run's ``last.pt`` holds, and putting it back (``bench.finetune_loop``).
+"""What a finetune run's ``last.pt`` holds, and putting it back (``bench.training.finetune.loop``).
 
 ``snapshot`` captures everything the next epoch depends on: the raw and EMA weights, the optimiser,
 schedule and GradScaler states, the run's label store (methods may change labels), the history,
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from bench.finetune_loop import Trainer
+    from bench.training.finetune.loop import Trainer
 
 
 def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:

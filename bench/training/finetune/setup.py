@@ -1,5 +1,5 @@
-"""What ``bench.finetune_loop.fit`` takes and gives: ``FitSetup`` (model, method, recipe, data,
-device, precision, monitored split, checkpoints) and ``FitResult`` (the selected raw and EMA
+"""What ``bench.training.finetune.loop.fit`` takes and gives: ``FitSetup`` (model, method, recipe,
+data, device, precision, monitored split, checkpoints) and ``FitResult`` (the selected raw and EMA
 weights, the selection, history, steps, time and images seen)."""
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from bench.checkpoint import RunCheckpoints
-from bench.image_inference import Precision
-from bench.image_recipe import ImageRecipe
-from bench.images import BadImages, ImageRows
 from bench.labels import LabelMatrix
 from bench.method import LabelStore, Method, TrainState
+from bench.training.checkpoint import RunCheckpoints
+from bench.training.image_recipe import ImageRecipe
+from bench.training.images import BadImages, ImageRows
+from bench.training.images.inference import Precision
 
 
 class FinetuneError(RuntimeError):

@@ -23,10 +23,10 @@ from bench.labels import canonical_csr
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
 from bench.method import LabelStore
-from bench.models import build_model
-from bench.inference import predict
-from bench.tensors import intra_op_threads, label_tensor
-from bench.trainer import Monitor, train
+from bench.training.heads import build_model
+from bench.training.inference import predict
+from bench.training.tensors import intra_op_threads, label_tensor
+from bench.training.trainer import Monitor, train
 
 if TYPE_CHECKING:
     from bench.runner import ResolvedRun

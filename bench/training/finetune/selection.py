@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from bench.finetune_state import cpu_state
+from bench.training.finetune.state import cpu_state
 
 
 class Selection:

@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from bench.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
 from bench.params import suggest
-from bench.trainer import Recipe
+from bench.training.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
+from bench.training.trainer import Recipe
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
 META_KEYS = ("mode", "description")
 FIELD_TYPES: dict[str, Any] = typing.get_type_hints(ImageRecipe)
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")

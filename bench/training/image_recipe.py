@@ -20,9 +20,9 @@ from typing import Any
 
 from torch import nn
 
-from bench.backbones import check_backbone_name, weights_identity
-from bench.images.transforms import NORMALIZATIONS, image_transform, normalization
-from bench.trainer import Recipe
+from bench.training.backbones import check_backbone_name, weights_identity
+from bench.training.images.transforms import NORMALIZATIONS, image_transform, normalization
+from bench.training.trainer import Recipe
 
 DEFAULT_IMAGE_SIZE = 448
 AMP_MODES = ("auto", "bf16", "fp16", "off")

@@ -15,7 +15,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from bench.images.rows import ImageRows, sample_seed
+from bench.training.images.rows import ImageRows, sample_seed
 
 ORDER_STREAM = 2**40  # the seed stream of the epoch order, beyond any image position
 

@@ -6,8 +6,8 @@ each feature with the mean and standard deviation of the training rows (a fixed,
 so one learning rate suits datasets whose features live on different scales.
 
 ``build_model`` is the seam through which the feature trainer gets a model; the image mode
-``finetune`` builds its timm backbones with ``bench.backbones.create_backbone`` (weights provenance
-included) and trains them with ``bench.finetune_loop``.
+``finetune`` builds its timm backbones with ``bench.training.backbones.create_backbone`` (weights
+provenance included) and trains them with ``bench.training.finetune.loop``.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def build_model(
     if mode != "linear":
         raise UnsupportedModeError(
             f"mode '{mode}' is not available: build_model makes feature heads (modes: {', '.join(MODES)}); "
-            "image backbones come from bench.backbones.create_backbone"
+            "image backbones come from bench.training.backbones.create_backbone"
         )
     if features is None or features.ndim != 2:
         raise UnsupportedModeError("mode 'linear' needs a (samples x features) matrix of training features")

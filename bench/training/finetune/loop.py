@@ -9,7 +9,7 @@ EMA copy (timm ``ModelEmaV3``, constant decay, parameters and buffers) is update
 After every epoch the monitored split (validation, or the test split when asked) is scored with the
 raw and the EMA weights; the selection keeps the best (epoch, variant) by mAP(C), earliest epoch and
 raw first on ties, as the official code keeps max(regular, EMA). Without selection the last epoch's
-weights are kept. ``best.pt`` then ``last.pt`` are written atomically (``bench.checkpoint``).
+weights are kept. ``best.pt`` then ``last.pt`` are written atomically (``bench.training.checkpoint``).
 
 Determinism: the model is built under ``manual_seed(seed)``; epoch e's order, augmentation and
 global random draws (dropout, drop-path) are seeded from (seed, e), so a run resumed from the
@@ -29,18 +29,18 @@ from timm.utils import ModelEmaV3
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from bench.checkpoint import BEST, LAST
-from bench.distributed import barrier, world
-from bench.finetune_selection import Selection
-from bench.finetune_setup import FinetuneError, FitResult, FitSetup
-from bench.finetune_state import cpu_state, restore, snapshot
-from bench.image_inference import infer
-from bench.image_progress import epoch_progress
-from bench.images import image_loader, shard
-from bench.images.loader import epoch_order
-from bench.images.rows import sample_seed
 from bench.method import Method, TrainState
 from bench.metrics import evaluate
+from bench.training.checkpoint import BEST, LAST
+from bench.training.distributed import barrier, world
+from bench.training.finetune.selection import Selection
+from bench.training.finetune.setup import FinetuneError, FitResult, FitSetup
+from bench.training.finetune.state import cpu_state, restore, snapshot
+from bench.training.images import image_loader, shard
+from bench.training.images.inference import infer
+from bench.training.images.loader import epoch_order
+from bench.training.images.progress import epoch_progress
+from bench.training.images.rows import sample_seed
 
 GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
 

@@ -1,7 +1,7 @@
 """Mode ``linear`` on any dataset: feature datasets train their head directly (``run_linear``); image
 datasets first get their backbone's frozen pooled features from the feature cache
-(``bench.feature_cache``: extracted once per backbone, weights, image list and preprocessing) and
-then train the same head on them -- the "linear" protocol of Cole et al. 2021.
+(``bench.training.feature_cache``: extracted once per backbone, weights, image list and
+preprocessing) and then train the same head on them -- the "linear" protocol of Cole et al. 2021.
 
 The record's ``extra.features`` holds the cache key, whether the entry was reused, its shape and
 the extraction time (also ``timings.extract_s``; 0 on a cache hit).
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bench.api import PreparedDataset
-from bench.feature_cache import cache_root, cached_features
-from bench.images.loader import default_workers
-from bench.linear_mode import run_linear
+from bench.training.feature_cache import cache_root, cached_features
+from bench.training.images.loader import default_workers
+from bench.training.linear_mode import run_linear
 
 if TYPE_CHECKING:
     from bench.runner import ResolvedRun
