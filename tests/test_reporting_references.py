@@ -10,7 +10,8 @@ from conftest import shared_path
 from bench.protocols import PROTOCOLS
 from bench.registry import DATASETS, METHODS
 from bench.reporting.references import ReferenceError, load_references
-from bench.reporting.schema import YAML_LOADER, load_schema
+from bench.reporting.schema import load_schema
+from bench.yamlfile import LOADER as YAML_LOADER
 from bench.selectors import parse_selector
 
 COPIED = ("source", "table", "dataset", "protocol", "method", "metric", "value", "status", "reported_in")

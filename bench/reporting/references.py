@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bench.reporting.schema import REPORTS_DIR, YAML_LOADER
+from bench.reporting.schema import REPORTS_DIR
+from bench.yamlfile import read_yaml
 
 DEFAULT_REFERENCES = REPORTS_DIR / "references.yaml"
 STATUSES = ("verified_primary", "verified_secondary")
@@ -139,12 +138,7 @@ class References:
 def load_references(path: str | Path | None = None) -> References:
     """The references file at ``path`` (default ``reports/references.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_REFERENCES
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
-    except OSError as exc:
-        raise ReferenceError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ReferenceError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path, ReferenceError)
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ReferenceError(f"{path}: expected a mapping with a 'results:' list")
     return References(data, str(path))

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C loader when built
+from bench.yamlfile import read_yaml
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 DEFAULT_SCHEMA = REPORTS_DIR / "metrics.yaml"
@@ -107,12 +105,7 @@ def load_schema(path: str | Path | None = None) -> dict[str, Metric]:
     """The metrics of a schema file keyed by ``key``, in file order (default ``reports/metrics.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_SCHEMA
     where = str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
-    except OSError as exc:
-        raise SchemaError(f"{where}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path, SchemaError)
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
         raise SchemaError(f"{where}: expected a top-level 'metrics:' list")
     schema: dict[str, Metric] = {}

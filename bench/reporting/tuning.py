@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.reporting.grouping import RunGroup
-from bench.reporting.schema import YAML_LOADER
+from bench.yamlfile import read_yaml
 
 
 class TuningError(ValueError):
@@ -72,12 +70,7 @@ def load_tuning(source: str | Path | dict | None) -> list[TuningSpec]:
     where = "tuning spec"
     if not isinstance(source, dict):
         where = str(source)
-        try:
-            source = yaml.load(Path(source).read_text(encoding="utf-8"), Loader=YAML_LOADER)
-        except OSError as exc:
-            raise TuningError(f"{where}: cannot read ({exc.strerror})") from None
-        except yaml.YAMLError as exc:
-            raise TuningError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        source = read_yaml(source, TuningError)
     families = source.get("tuned") if isinstance(source, dict) else None
     if not isinstance(families, dict) or not families:
         raise TuningError(f"{where}: expected a top-level 'tuned:' mapping of method family -> grid")

@@ -16,11 +16,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.params import suggest
 from bench.training.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
 from bench.training.trainer import Recipe
+from bench.yamlfile import read_yaml
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
 META_KEYS = ("mode", "description")
@@ -87,12 +86,7 @@ def _check_key(key: str, where: str) -> None:
 def load_recipe(name_or_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(typed field values, meta: ``mode``, ``description``, ``source``) of a recipe file."""
     path = recipe_path(name_or_path)
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise RecipeError(f"recipe file {path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    content = read_yaml(path, RecipeError, label="recipe file ")
     if not isinstance(content, dict):
         raise RecipeError(f"recipe file {path}: must be a mapping of field: value")
     meta = {"source": str(path), **{k: content[k] for k in META_KEYS if k in content}}
