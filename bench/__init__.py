@@ -17,7 +17,7 @@ from bench.registry import register_dataset, register_method
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Method": "bench.method", "TrainState": "bench.method", "LabelStore": "bench.method",
+    "Method": "bench.method", "TrainState": "bench.method", "LabelStore": "bench.label_store",
     "get_method": "bench.api", "get_dataset": "bench.api",
 }
 

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from bench.hashing import file_sha256, json_sha256
+from bench.label_store import StoredLabels
 from bench.method import LabelStore, Method
 from bench.metrics import top_k_spearman
 from bench.prior import PriorAccumulator, posthoc_prior, prior_spearman, read_prior_csv
@@ -60,7 +61,7 @@ class ArtifactRequest:
     store: Store
     build: Callable[[], nn.Module]
     train_features: torch.Tensor
-    train_labels: torch.Tensor
+    train_labels: StoredLabels
     progress: bool | None = None
     estimate_prior: Callable[[str], np.ndarray] | None = None
 
@@ -135,8 +136,8 @@ def _train_prior(request: ArtifactRequest, estimator: str) -> np.ndarray:
     observers = (lambda logits, state: accumulator.update(logits),) if estimator == "running" else ()
     result = train(
         request.build, METHODS.get(PRIOR_METHOD)(), features=request.train_features,
-        label_store=LabelStore(request.train_labels), recipe=run.recipe, seed=run.seed, monitor=None,
-        select_best=False, progress=request.progress, step_observers=observers,
+        label_store=LabelStore(request.train_labels, request.train_features.device), recipe=run.recipe,
+        seed=run.seed, monitor=None, select_best=False, progress=request.progress, step_observers=observers,
     )
     if estimator == "running":
         return accumulator.value()

@@ -23,28 +23,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from bench.label_store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
 from bench.params import Param, Parameterised
-
-
-class LabelStore:
-    """The run's own copy of the training labels (int8, our encoding), which a method may update
-    (e.g. LL-Cp's permanent flips). Dataset files are never touched."""
-
-    def __init__(self, labels: torch.Tensor):
-        self.labels = labels.to(torch.int8).clone()
-        self.changes = 0
-
-    def batch(self, indices: torch.Tensor) -> torch.Tensor:
-        """Labels of the rows ``indices`` (dataset indices of the training split)."""
-        return self.labels[indices.to(self.labels.device)]
-
-    def set(self, rows: torch.Tensor, cols: torch.Tensor, value: int) -> None:
-        """Set entries (rows[i], cols[i]) to ``value`` and count the changes."""
-        rows = rows.to(self.labels.device)
-        cols = cols.to(self.labels.device)
-        changed = self.labels[rows, cols] != value
-        self.changes += int(changed.sum())
-        self.labels[rows, cols] = value
 
 
 @dataclass

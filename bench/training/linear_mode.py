@@ -25,7 +25,7 @@ from bench.metrics.entries import entry_scores
 from bench.method import LabelStore
 from bench.training.heads import build_model
 from bench.training.inference import predict
-from bench.training.tensors import intra_op_threads, label_tensor
+from bench.training.tensors import intra_op_threads, store_labels
 from bench.training.trainer import Monitor, train
 
 if TYPE_CHECKING:
@@ -74,10 +74,10 @@ def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progres
         return build_model("linear", num_classes=data.num_classes, features=train_rows,
                            head=run.recipe.head, hidden=run.recipe.hidden)
 
-    train_labels = label_tensor(prepared.labels("train"), device)
+    train_labels = store_labels(prepared.labels("train"), device)
     artifacts, provenance = resolve_artifacts(resolved.method, ArtifactRequest(
         resolved, prepared, store, build, train_x, train_labels, progress))
-    label_store = LabelStore(train_labels)
+    label_store = LabelStore(train_labels, device)
     result = train(
         build, resolved.method, features=train_x, label_store=label_store, recipe=run.recipe, seed=run.seed,
         artifacts=artifacts, monitor=_monitor(resolved, prepared, device), select_best=run.select_on != "last",

@@ -1,4 +1,4 @@
-"""Torch helpers of the runner: label matrices as tensors, intra-op thread count."""
+"""Torch helpers of the runner: label matrices as tensors or label-store inputs, intra-op thread count."""
 from __future__ import annotations
 
 import contextlib
@@ -7,7 +7,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from bench.labels import LabelMatrix, to_dense
+from bench.label_store import StoredLabels
+from bench.labels import LabelMatrix, is_sparse, to_dense, validate_labels
 
 
 @contextlib.contextmanager
@@ -30,3 +31,11 @@ def intra_op_threads(count: int) -> Iterator[None]:
 def label_tensor(labels: LabelMatrix, device: torch.device | str = "cpu") -> torch.Tensor:
     """A dense int8 tensor of ``labels`` (our encoding) on ``device``."""
     return torch.from_numpy(np.ascontiguousarray(to_dense(labels))).to(device)
+
+
+def store_labels(labels: LabelMatrix, device: torch.device | str = "cpu") -> StoredLabels:
+    """What a run's ``LabelStore`` is built from: a sparse label matrix stays sparse (int8 CSR, never
+    densified), a dense one becomes ``label_tensor(labels, device)``."""
+    if is_sparse(labels):
+        return validate_labels(labels)
+    return label_tensor(labels, device)

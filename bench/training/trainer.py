@@ -188,7 +188,7 @@ def train(
             pct_start=recipe.pct_start,
         )
         state = TrainState(
-            artifacts=dict(artifacts or {}), label_store=label_store, num_classes=label_store.labels.shape[1],
+            artifacts=dict(artifacts or {}), label_store=label_store, num_classes=label_store.num_classes,
             num_epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
         )
         loop = _Loop(model, method, optimizer, schedule, features, state, step_observers)

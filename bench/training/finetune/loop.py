@@ -95,7 +95,7 @@ class Trainer:
             ids = [setup.device.index] if setup.device.type == "cuda" else None
             self.forward_model = DistributedDataParallel(self.model, device_ids=ids)
         self.state = TrainState(artifacts=dict(setup.artifacts), label_store=setup.label_store,
-                                num_classes=setup.label_store.labels.shape[1], num_epochs=recipe.epochs,
+                                num_classes=setup.label_store.num_classes, num_epochs=recipe.epochs,
                                 steps_per_epoch=self.steps_per_epoch)
         self.history: list[dict[str, Any]] = []
         self.selection = Selection()

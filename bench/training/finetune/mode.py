@@ -44,7 +44,7 @@ from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision, amp_dtype, infer
 from bench.training.images.loader import default_workers
 from bench.training.linear_mode import peak_host_mb
-from bench.training.tensors import label_tensor
+from bench.training.tensors import store_labels
 
 if TYPE_CHECKING:
     from bench.runner import ResolvedRun
@@ -106,7 +106,7 @@ class SetupFactory:
         self.resolved, self.prepared, self.store, self.progress = resolved, prepared, store, progress
         self.recipe, self.device = run.recipe, torch.device(run.device)
         self.train_paths = [data.train.images[i] for i in prepared.rows("train")]
-        self.labels = label_tensor(prepared.labels("train"), self.device)
+        self.labels = store_labels(prepared.labels("train"), self.device)
         self.workers = default_workers(self.device) if run.workers is None else run.workers
         self.precision = Precision(amp_dtype(self.recipe.amp, self.device),
                                    self.recipe.channels_last and self.device.type == "cuda")
@@ -121,7 +121,7 @@ class SetupFactory:
         run = self.resolved.run
         return FitSetup(
             model=model, method=method, recipe=self.recipe, seed=run.seed,
-            label_store=LabelStore(self.labels), device=self.device, precision=self.precision,
+            label_store=LabelStore(self.labels, self.device), device=self.device, precision=self.precision,
             train_rows=ImageRows(self.train_paths, recipe_transform(self.recipe, model, True), self.recipe.image_size,
                                  seed=run.seed),
             train_bad=BadImages("train", self.train_paths), workers=self.workers, artifacts=artifacts,

@@ -24,7 +24,7 @@ def estimate_prior(setup: FitSetup, estimator: str, train_images: ImageRows) -> 
     """Train ``setup`` (an ignore-method model, no monitor, no checkpoints) and return the prior
     (float64, (C,)) on every process; ``train_images`` are the training rows with the evaluation
     transform (posthoc)."""
-    accumulator = PriorAccumulator(setup.label_store.labels.shape[1])
+    accumulator = PriorAccumulator(setup.label_store.num_classes)
     if estimator == "running":
         setup.step_observers = (lambda logits, state: accumulator.update(logits),)
     fit(setup, select_best=False)

@@ -29,8 +29,8 @@ def snapshot(trainer: Trainer, epoch: int) -> dict[str, Any]:
         "epoch": epoch, "step": trainer.step, "model": cpu_state(trainer.model),
         "ema": cpu_state(trainer.ema.module) if trainer.ema is not None else None,
         "optimizer": trainer.optimizer.state_dict(), "schedule": trainer.schedule.state_dict(),
-        "scaler": trainer.scaler.state_dict(), "labels": setup.label_store.labels.cpu(),
-        "label_changes": setup.label_store.changes, "history": trainer.history,
+        "scaler": trainer.scaler.state_dict(), "label_store": setup.label_store.state_dict(),
+        "history": trainer.history,
         "bad_train": dict(setup.train_bad.found),
         "bad_monitor": dict(setup.monitor.bad.found) if setup.monitor is not None else {},
         "train_seconds": trainer.train_seconds, "eval_seconds": trainer.eval_seconds,
@@ -47,8 +47,7 @@ def restore(trainer: Trainer, payload: dict[str, Any]) -> int:
     trainer.optimizer.load_state_dict(payload["optimizer"])
     trainer.schedule.load_state_dict(payload["schedule"])
     trainer.scaler.load_state_dict(payload["scaler"])
-    setup.label_store.labels.copy_(payload["labels"].to(setup.label_store.labels.device))
-    setup.label_store.changes = int(payload["label_changes"])
+    setup.label_store.load_state_dict(payload["label_store"])
     setup.train_bad.merge(payload["bad_train"])
     if setup.monitor is not None:
         setup.monitor.bad.merge(payload["bad_monitor"])
