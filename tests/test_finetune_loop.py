@@ -7,7 +7,8 @@ from torch import nn
 
 from bench.method import LabelStore
 from bench.registry import DATASETS, METHODS
-from bench.training.finetune.loop import adam_with_l2, fit
+from bench.training.finetune.loop import fit
+from bench.training.trainer import adam_with_l2
 from bench.training.finetune.setup import FitSetup
 from bench.training.finetune.state import cpu_state
 from bench.training.image_recipe import ImageRecipe

@@ -85,11 +85,13 @@ def monitored_map(model: nn.Module, monitor: Monitor) -> float:
     return float(evaluate(scores, monitor.labels, evaluator="partial").map_c)
 
 
-def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Adam whose weight decay (coupled L2, as the CSL recipe's parameter groups) applies to
+    parameters with > 1 dimension only: none on biases and other 1-D parameters."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.Adam(groups, lr=recipe.lr)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.Adam(groups, lr=lr)
 
 
 def _progress(enabled: bool) -> Progress:
@@ -104,7 +106,9 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-def _step_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> torch.Tensor:
+def checked_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> torch.Tensor:
+    """``method.loss``, or ``TrainingError`` when it is not a finite scalar (the run then fails with
+    that reason)."""
     loss = method.loss(logits, labels, state)
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
@@ -138,7 +142,7 @@ class _Loop:
             self.state.indices = rows
             self.state.extra["lr"] = self.optimizer.param_groups[0]["lr"]
             logits = self.model(self.features[rows])
-            loss = _step_loss(self.method, logits, self.state.label_store.batch(rows), self.state)
+            loss = checked_loss(self.method, logits, self.state.label_store.batch(rows), self.state)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -182,7 +186,7 @@ def train(
         torch.manual_seed(seed)
         model = build().to(device)
         generator = torch.Generator().manual_seed(seed)
-        optimizer = _optimizer(model, recipe)
+        optimizer = adam_with_l2(model, recipe.lr, recipe.weight_decay)
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
             pct_start=recipe.pct_start,

@@ -41,16 +41,9 @@ from bench.training.images.inference import infer
 from bench.training.images.loader import epoch_order
 from bench.training.images.progress import epoch_progress
 from bench.training.images.rows import sample_seed
+from bench.training.trainer import adam_with_l2, checked_loss
 
 GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
-
-
-def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
-    """Adam whose weight decay (coupled L2) applies to parameters with > 1 dimension only."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    return torch.optim.Adam([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
 
 
 def ddp_gradient_scale(method: Method, processes: int) -> float:
@@ -59,15 +52,6 @@ def ddp_gradient_scale(method: Method, processes: int) -> float:
     1/N of the sum), 1 for ``mean`` (the average of equal-size shard means is the mean) and for
     methods without a ``reduction`` parameter."""
     return float(processes) if method.params.get("reduction") == "sum" else 1.0
-
-
-def _checked_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> torch.Tensor:
-    loss = method.loss(logits, labels, state)
-    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-        raise FinetuneError(f"method '{method.name}' returned a loss that is not a scalar tensor")
-    if not torch.isfinite(loss.detach()):
-        raise FinetuneError(f"method '{method.name}': loss is {float(loss.detach())} at epoch {state.epoch}, step {state.step}")
-    return loss
 
 
 class Trainer:
@@ -142,7 +126,7 @@ class Trainer:
         with setup.precision.context(setup.device):
             logits = self.forward_model(setup.precision.batch(images[good] if usable else images, setup.device))
         if usable:
-            loss = _checked_loss(setup.method, logits, setup.label_store.batch(positions[good]), state)
+            loss = checked_loss(setup.method, logits, setup.label_store.batch(positions[good]), state)
         else:  # every image of this process's batch is unreadable: a zero loss keeps DDP in step
             loss = logits.float().sum() * 0.0
         self.optimizer.zero_grad(set_to_none=True)

@@ -15,9 +15,10 @@ from bench.training.checkpoint import RunCheckpoints
 from bench.training.image_recipe import ImageRecipe
 from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision
+from bench.training.trainer import TrainingError
 
 
-class FinetuneError(RuntimeError):
+class FinetuneError(TrainingError):
     """Training cannot go on (a non-finite or non-scalar loss, an indivisible batch, ...)."""
 
 
