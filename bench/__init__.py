@@ -9,16 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from bench.dataset import DatasetData, DatasetPlugin, Split
-from bench.labels import NEG, POS, UNANN
-from bench.params import Param
-from bench.registry import register_dataset, register_method
+from bench.plugins.dataset import DatasetData, DatasetPlugin, Split
+from bench.labels.encoding import NEG, POS, UNANN
+from bench.plugins.params import Param
+from bench.plugins.registry import register_dataset, register_method
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Method": "bench.method", "TrainState": "bench.method", "LabelStore": "bench.label_store",
-    "get_method": "bench.api", "get_dataset": "bench.api",
+    "Method": "bench.plugins.method", "TrainState": "bench.plugins.method", "LabelStore": "bench.labels.store",
+    "get_method": "bench.runs.resolve", "get_dataset": "bench.runs.resolve",
 }
 
 __all__ = [

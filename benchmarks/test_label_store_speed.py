@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from bench.label_store import LabelStore
+from bench.labels.store import LabelStore
 
 ROWS, CLASSES, BATCH, ANNOTATED = 200_000, 9600, 64, 0.01
 

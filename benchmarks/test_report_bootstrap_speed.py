@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from bench.labels import canonical_csr
+from bench.labels.encoding import canonical_csr
 from bench.reporting.bootstrap import LabelledTestSet, PairedBootstrap
 
 NUM_IMAGES, NUM_CLASSES, N_BOOT = 40_137, 80, 20

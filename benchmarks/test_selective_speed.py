@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from test_methods_official import csl_targets, official_partial_selective_loss  # noqa: E402
 
-from bench.method import TrainState  # noqa: E402
-from bench.registry import METHODS  # noqa: E402
+from bench.plugins.method import TrainState  # noqa: E402
+from bench.plugins.registry import METHODS  # noqa: E402
 
 ROWS, CLASSES = 64, 9600
 

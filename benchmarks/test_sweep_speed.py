@@ -1,6 +1,6 @@
 """A 24-cell sweep on ``scene`` (negative and selective x 4 values of gamma_neg x 3 seeds, 30
 epochs) with the local executor (one process per cell, as many at once as this machine has CPUs)
-against the same cells run one by one in this process (``bench.runner.execute``), each round into
+against the same cells run one by one in this process (``bench.runs.execute.execute``), each round into
 a fresh store. A third row, the local executor with one worker, isolates the executor's own cost
 per cell (process, scratch store, copying the record) from what running cells side by side gains. Both share the class prior per seed the same way (the engine's store cache one by
 one, the sweep's dependency sharing), so they do the same work; the results must be identical.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import bench.sweep.preload  # noqa: F401 - both sides start warm: imports and plugins loaded once
-from bench.runner import execute
+from bench.runs.execute import execute
 from bench.store import Store
 from bench.sweep.driver import run_sweep
 from bench.sweep.executors import LocalExecutor, usable_cpus

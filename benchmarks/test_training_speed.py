@@ -21,8 +21,8 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.registry import DATASETS, METHODS
-from bench.runner import RunConfig, execute
+from bench.plugins.registry import DATASETS, METHODS
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.image_recipe import ImageRecipe
 from bench.training.images import ImageRows, image_loader, image_transform

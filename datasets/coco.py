@@ -24,7 +24,7 @@ from bench.io.cole import cole_order, cole_val_index
 from bench.io.errors import DataError, json_errors, require_dir, require_file
 from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.labels import LABEL_DTYPE, NEG, POS
+from bench.labels.encoding import LABEL_DTYPE, NEG, POS
 
 RELEASES = {
     "2014": KnownRelease("COCO 2014", 80, "d7654b26101572841ed1cd80aa03aa60e35f1b8acb4aea6906c4066886f16e07",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench import DatasetData, DatasetPlugin, Param, register_dataset
 from bench.io.images import IMAGE_CHECK_PARAMS
-from bench.registry import DATASETS
+from bench.plugins.registry import DATASETS
 
 VENDORED = Path(__file__).resolve().parent / "data" / "coco_mini"
 

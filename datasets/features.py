@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
 from bench.io.errors import DataError, require_file
-from bench.labels import LABEL_DTYPE, UNANN, from_01
+from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
 

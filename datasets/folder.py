@@ -15,7 +15,7 @@ import pandas as pd
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
-from bench.labels import LABEL_DTYPE, UNANN, from_01
+from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
 

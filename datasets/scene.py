@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
-from bench.labels import from_01
+from bench.labels.encoding import from_01
 
 VENDORED = Path(__file__).resolve().parent / "data" / "scene" / "scene.npz"
 _KEYS = ("X_train", "X_test", "Y_train", "Y_test", "label_names")

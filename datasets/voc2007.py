@@ -20,7 +20,7 @@ from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.labels import LABEL_DTYPE, NEG, POS, UNANN
+from bench.labels.encoding import LABEL_DTYPE, NEG, POS, UNANN
 
 CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
            "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")

@@ -26,7 +26,7 @@ below it plus the first equal ones in flat order: no full argsort of the B*C ent
 
 Engine contract: ``required_artifacts()`` lists the artifacts of this instance (``("class_prior",)``
 only when the prior rule or the soft variant is active); the prior is ``state.artifacts
-["class_prior"]``, C floats in class order, estimated per ``prior_estimator`` (bench/prior.py).
+["class_prior"]``, C floats in class order, estimated per ``prior_estimator`` (bench/runs/prior.py).
 ``ignored_mask(logits, labels, state)`` marks the entries whose gradient is exactly zero.
 
 The ASL repository's class ``AsymmetricLoss`` defaults to g+ = 1; the ``asl`` preset follows the

@@ -11,11 +11,11 @@ import torch
 from typer.testing import CliRunner
 
 import bench
-from bench.cli import app
-from bench.labels import to_dense
-from bench.params import ParamError
-from bench.registry import METHODS
-from bench.runner import RunConfig, execute
+from bench.cli.app import app
+from bench.labels.encoding import to_dense
+from bench.plugins.params import ParamError
+from bench.plugins.registry import METHODS
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.runner import RunConfig, execute
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
 from bench.training.image_recipe import ImageRecipe

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bench.cli import app
+from bench.cli.app import app
 from bench.store import Store
 from tmp_plugins import temporary_plugins
 
@@ -144,22 +144,22 @@ def test_cli_modules_are_mounted_and_failures_reported(monkeypatch):
 
     import typer
 
-    import bench.cli as cli_module
+    import bench.cli.app as cli_module
 
-    topic = types.ModuleType("bench.cli_tmp_topic")
+    topic = types.ModuleType("bench.cli.tmp_topic")
     topic.register = lambda target: target.command("tmp-topic", epilog="Example: bench tmp-topic")(lambda: print("hi"))
-    monkeypatch.setitem(sys.modules, "bench.cli_tmp_topic", topic)
-    infos = [pkgutil.ModuleInfo(None, "cli_tmp_topic", False), pkgutil.ModuleInfo(None, "cli_tmp_missing", False),
-             pkgutil.ModuleInfo(None, "not_a_cli_module", False)]
+    monkeypatch.setitem(sys.modules, "bench.cli.tmp_topic", topic)
+    infos = [pkgutil.ModuleInfo(None, "tmp_topic", False), pkgutil.ModuleInfo(None, "tmp_missing", False),
+             pkgutil.ModuleInfo(None, "app", False)]
     monkeypatch.setattr(cli_module.pkgutil, "iter_modules", lambda path: infos)
     monkeypatch.setattr(cli_module, "FAILED_CLI_MODULES", {})
     target = typer.Typer(cls=cli_module.BenchGroup)
     target.callback()(lambda: None)
     cli_module.mount_cli_modules(target)
     assert CliRunner().invoke(target, ["tmp-topic"]).output == "hi\n"
-    assert "ModuleNotFoundError" in cli_module.FAILED_CLI_MODULES["cli_tmp_missing"]
+    assert "ModuleNotFoundError" in cli_module.FAILED_CLI_MODULES["tmp_missing"]
     listing = CliRunner().invoke(cli_module.app, ["list", "datasets"])
-    assert "CLI module bench.cli_tmp_missing failed to import" in listing.output
+    assert "CLI module bench.cli.tmp_missing failed to import" in listing.output
 
 
 BAD_DATA = """

@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench.runner import RunConfig, execute
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
 

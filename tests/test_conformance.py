@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.conformance import CHECKS, ConformanceError, run_checks
-from bench.method import Method
-from bench.registry import METHODS
+from bench.plugins.conformance import CHECKS, ConformanceError, run_checks
+from bench.plugins.method import Method
+from bench.plugins.registry import METHODS
 
 METHOD_NAMES = sorted(METHODS.classes())
 # selective variants whose code paths the presets' defaults do not reach
@@ -97,7 +97,7 @@ class BrokenBCE(Method):
 def cli():
     import typer
 
-    from bench.cli_methods import register
+    from bench.cli.check_plugin import register
 
     app = typer.Typer()
     app.callback()(lambda: None)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.registry import DATASETS, METHODS
-from bench.runner import RunConfig, execute
+from bench.plugins.registry import DATASETS, METHODS
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.feature_cache import cached_features
 from bench.training.image_recipe import ImageRecipe

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from bench.cli import app
-from bench.labels import label_counts
-from bench.manifest import Manifest
+from bench.cli.app import app
+from bench.labels.encoding import label_counts
+from bench.labels.manifest import Manifest
 
 runner = CliRunner()
 

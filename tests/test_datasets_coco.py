@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from bench.api import prepare, resolve_dataset
+from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
-from bench.labels import NEG, POS, label_counts
-from bench.registry import DATASETS
+from bench.labels.encoding import NEG, POS, label_counts
+from bench.plugins.registry import DATASETS
 
 JSON_NAME = "instances_train2017_first128.json"
 

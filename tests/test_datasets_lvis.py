@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, shared_path
-from bench.api import prepare, resolve_dataset
+from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
-from bench.labels import NEG, POS, UNANN
-from bench.protocols import ProtocolError
-from bench.registry import DATASETS
+from bench.labels.encoding import NEG, POS, UNANN
+from bench.labels.protocols import ProtocolError
+from bench.plugins.registry import DATASETS
 
 SHARED_CATEGORIES = SHARED / "data" / "lvis_v1" / "lvis_v1_categories.json"
 

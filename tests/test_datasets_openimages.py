@@ -11,8 +11,8 @@ from conftest import SHARED
 from bench.io.errors import DataError
 from bench.io.integrity import class_list_sha256
 from bench.io.openimages import read_human_labels, row_index
-from bench.labels import NEG, POS
-from bench.registry import DATASETS
+from bench.labels.encoding import NEG, POS
+from bench.plugins.registry import DATASETS
 
 HEADER = ["ImageID", "Source", "LabelName", "Confidence"]
 DESCRIPTIONS = SHARED / "data" / "openimages" / "oidv6-class-descriptions.csv"

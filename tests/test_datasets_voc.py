@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from bench.api import prepare, resolve_dataset
+from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
-from bench.labels import NEG, POS, UNANN, label_counts
-from bench.registry import DATASETS
+from bench.labels.encoding import NEG, POS, UNANN, label_counts
+from bench.plugins.registry import DATASETS
 
 CLASSES = ["aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
            "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"]

@@ -14,8 +14,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from bench.method import LabelStore
-from bench.registry import DATASETS, METHODS
+from bench.plugins.method import LabelStore
+from bench.plugins.registry import DATASETS, METHODS
 from bench.store import Store
 from bench.training.finetune.loop import ddp_gradient_scale, fit
 from bench.training.finetune.setup import FitSetup

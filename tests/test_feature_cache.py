@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import bench.training.feature_cache as feature_cache
-from bench.hashing import json_sha256
+from bench.core.hashing import json_sha256
 from bench.training.backbones import create_backbone
 from bench.training.feature_cache import cached_features, feature_key
 from bench.training.image_recipe import ImageRecipe, recipe_transform

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bench.cli import app
-from bench.registry import DATASETS
-from bench.runner import RunConfig, execute, resolve_config
+from bench.cli.app import app
+from bench.plugins.registry import DATASETS
+from bench.runs.execute import RunConfig, execute, resolve_config
 from bench.store import Store
 from bench.training.image_recipe import ImageRecipe
 from bench.training.images.rows import BadImageWarning

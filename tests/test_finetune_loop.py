@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from bench.method import LabelStore
-from bench.registry import DATASETS, METHODS
+from bench.plugins.method import LabelStore
+from bench.plugins.registry import DATASETS, METHODS
 from bench.training.finetune.loop import fit
 from bench.training.trainer import adam_with_l2
 from bench.training.finetune.setup import FitSetup

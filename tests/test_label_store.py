@@ -8,11 +8,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from bench.api import get_dataset
-from bench.label_store import LabelStore
-from bench.labels import to_dense
-from bench.runner import RunConfig, execute
-from bench.sparse_label_rows import SparseLabelRows
+from bench.runs.resolve import get_dataset
+from bench.labels.store import LabelStore
+from bench.labels.encoding import to_dense
+from bench.runs.execute import RunConfig, execute
+from bench.labels.sparse_rows import SparseLabelRows
 from bench.store import Store
 from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins
@@ -64,7 +64,7 @@ def test_set_gives_identical_labels_and_change_counts():
 
 
 def test_overlay_is_merged_when_it_grows(monkeypatch):
-    monkeypatch.setattr("bench.sparse_label_rows.MIN_OVERLAY", 8)
+    monkeypatch.setattr("bench.labels.sparse_rows.MIN_OVERLAY", 8)
     rows = SparseLabelRows(sp.csr_array(np.zeros((50, 10), dtype=np.int8)))
     rows.assign(np.arange(5), np.arange(5), 1)
     assert rows.keys.size == 5 and rows.data.size == 0

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bench.labels import (
+from bench.labels.encoding import (
     NEG, POS, UNANN, LabelError, canonical_csr, from_01, from_cole, from_csl, from_known_mask,
     is_fully_labelled, label_counts, load_cole_labels, to_cole, to_csl, to_dense, to_sparse, validate_labels,
 )

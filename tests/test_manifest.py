@@ -7,10 +7,10 @@ import scipy.sparse as sp
 from conftest import shared_path
 from scipy.stats import spearmanr
 
-from bench.dataset import DatasetData, Split
-from bench.labels import NEG, POS, UNANN, from_01, label_counts, to_dense, to_sparse
-from bench.manifest import Manifest, ManifestError, build_manifest
-from bench.protocols import ProtocolError, apply_protocol
+from bench.plugins.dataset import DatasetData, Split
+from bench.labels.encoding import NEG, POS, UNANN, from_01, label_counts, to_dense, to_sparse
+from bench.labels.manifest import Manifest, ManifestError, build_manifest
+from bench.labels.protocols import ProtocolError, apply_protocol
 
 CLASSES = [f"c{i}" for i in range(8)]
 

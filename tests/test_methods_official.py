@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.method import TrainState
-from bench.registry import METHODS
+from bench.plugins.method import TrainState
+from bench.plugins.registry import METHODS
 
 
 def official_partial_selective_loss(logits: torch.Tensor, targets: torch.Tensor, mode: str = "negative",

@@ -1,9 +1,9 @@
-"""bench/official_args.py: the official CSL train.py commands of its README, quirks and errors."""
+"""bench/cli/official_args.py: the official CSL train.py commands of its README, quirks and errors."""
 from __future__ import annotations
 
 import pytest
 
-from bench.official_args import OfficialArgsError, translate_official_args
+from bench.cli.official_args import OfficialArgsError, translate_official_args
 
 SELECTIVE = "--partial_loss_mode selective --likelihood_topk 5 --prior_threshold 0.5 --prior_path x.csv"
 

@@ -12,9 +12,9 @@ import sys
 import pytest
 import torch
 
-from bench.method import TrainState
-from bench.params import ParamError
-from bench.registry import METHODS
+from bench.plugins.method import TrainState
+from bench.plugins.params import ParamError
+from bench.plugins.registry import METHODS
 
 LOGITS = [[2.0, -1.0, 0.5], [0.0, 1.5, -2.0]]
 LABELS = [[1, 0, -1], [0, 0, 1]]

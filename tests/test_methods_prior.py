@@ -1,4 +1,4 @@
-"""Class-prior helpers (bench/prior.py): estimators against plain numpy, the official CSV format
+"""Class-prior helpers (bench/runs/prior.py): estimators against plain numpy, the official CSV format
 (the released COCO FPC-1000 file included) and its errors."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from conftest import shared_path
 from scipy.stats import spearmanr
 
-from bench.prior import (PriorAccumulator, PriorFileError, posthoc_prior, prior_spearman, read_prior_csv,
+from bench.runs.prior import (PriorAccumulator, PriorFileError, posthoc_prior, prior_spearman, read_prior_csv,
                          true_class_frequencies, write_prior_csv)
 
 NAMES = ["cat", "dog", "bird"]

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import average_precision_score
 
-from bench.labels import NEG, POS, UNANN, to_sparse
+from bench.labels.encoding import NEG, POS, UNANN, to_sparse
 from bench.metrics import NO_ANNOTATED, NO_NEGATIVE, NO_POSITIVE, entry_scores, evaluate
 
 P, N, U = POS, NEG, UNANN

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_score, recall_score
 
-from bench.labels import NEG, POS, UNANN, to_sparse
+from bench.labels.encoding import NEG, POS, UNANN, to_sparse
 from bench.metrics import entry_scores, spearman, threshold_metrics, top_k_mask, top_k_spearman
 
 P, N, U = POS, NEG, UNANN

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bench.labels import NEG, POS, UNANN, canonical_csr, from_01, label_counts, to_dense, to_sparse
-from bench.partial_sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
-from bench.protocols import PROTOCOLS, ProtocolError, apply_protocol, protocol_seed
+from bench.labels.encoding import NEG, POS, UNANN, canonical_csr, from_01, label_counts, to_dense, to_sparse
+from bench.labels.sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
+from bench.labels.protocols import PROTOCOLS, ProtocolError, apply_protocol, protocol_seed
 
 SEEDED = [("rpa", {"p": 0.3}), ("known", {"q": 0.4}), ("fpc", {"n_s": 25}), ("single-positive", {}),
           ("single-positive", {"draw": "cole"})]
@@ -142,8 +142,8 @@ def test_split_seed_changes_the_draw(name, params):
 def test_identical_bits_in_another_process():
     script = (
         "import hashlib, numpy as np\n"
-        "from bench.labels import canonical_csr, from_01\n"
-        "from bench.protocols import apply_protocol\n"
+        "from bench.labels.encoding import canonical_csr, from_01\n"
+        "from bench.labels.protocols import apply_protocol\n"
         "rng = np.random.default_rng(0)\n"
         "truth = from_01(rng.random((600, 12)) < np.linspace(0.01, 0.6, 12))\n"
         f"for name, params in {SEEDED!r}:\n"

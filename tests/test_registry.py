@@ -7,9 +7,9 @@ from importlib import metadata
 import pytest
 from typer.testing import CliRunner
 
-from bench import registry
-from bench.cli import app
-from bench.registry import DATASETS, METHODS, UnknownPluginError, failed_plugins, plugin_identity
+from bench.plugins import registry
+from bench.cli.app import app
+from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError, failed_plugins, plugin_identity
 from tmp_plugins import temporary_plugins
 
 TMP_METHOD = """

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import ttest_rel
 from sklearn.metrics import average_precision_score
 
-from bench.labels import canonical_csr
+from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
 from bench.reporting.bootstrap import LabelledTestSet, PairedBootstrap
 from bench.reporting.significance import bootstrap_p, seed_ttest_p

@@ -13,10 +13,10 @@ import json
 import numpy as np
 import pytest
 
-from bench.labels import canonical_csr
+from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
 from bench.reporting.bootstrap import LabelledTestSet
-from bench.selectors import parse_dataset_selector
+from bench.plugins.selectors import parse_dataset_selector
 from bench.store import RunRecord, Store
 
 RECIPE = {"batch_size": 64, "epochs": 5, "head": "linear", "lr": 0.001, "pct_start": 0.2, "weight_decay": 0.0001}

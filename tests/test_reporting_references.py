@@ -7,12 +7,12 @@ import pytest
 import yaml
 from conftest import shared_path
 
-from bench.protocols import PROTOCOLS
-from bench.registry import DATASETS, METHODS
+from bench.labels.protocols import PROTOCOLS
+from bench.plugins.registry import DATASETS, METHODS
 from bench.reporting.references import ReferenceError, load_references
 from bench.reporting.schema import load_schema
-from bench.yamlfile import LOADER as YAML_LOADER
-from bench.selectors import parse_selector
+from bench.core.yamlfile import LOADER as YAML_LOADER
+from bench.plugins.selectors import parse_selector
 
 COPIED = ("source", "table", "dataset", "protocol", "method", "metric", "value", "status", "reported_in")
 

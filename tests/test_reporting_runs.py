@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bench.reporting import build_report
-from bench.runner import RunConfig, execute
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
 

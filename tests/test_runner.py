@@ -1,4 +1,4 @@
-"""``bench.runner``: real runs on the embedded ``scene`` dataset into a temporary store."""
+"""``bench.runs.execute``: real runs on the embedded ``scene`` dataset into a temporary store."""
 from __future__ import annotations
 
 import time
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from bench.heartbeat import Heartbeat
-from bench.labels import canonical_csr
+from bench.store.heartbeat import Heartbeat
+from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
-from bench.protocols import ProtocolError
-from bench.registry import DATASETS
-from bench.runner import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
+from bench.labels.protocols import ProtocolError
+from bench.plugins.registry import DATASETS
+from bench.runs.execute import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
 from bench.store import Store
 from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins

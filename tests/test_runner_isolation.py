@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.api import get_dataset
-from bench.labels import to_dense
-from bench.registry import METHODS
-from bench.runner import RunConfig, execute
+from bench.runs.resolve import get_dataset
+from bench.labels.encoding import to_dense
+from bench.plugins.registry import METHODS
+from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
 from tmp_plugins import temporary_plugins

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from bench.api import get_dataset
-from bench.artifacts import ArtifactError
-from bench.method import LabelStore
-from bench.prior import posthoc_prior, write_prior_csv
-from bench.registry import METHODS
-from bench.runner import RunConfig, execute, resolve_config
+from bench.runs.resolve import get_dataset
+from bench.runs.artifacts import ArtifactError
+from bench.plugins.method import LabelStore
+from bench.runs.prior import posthoc_prior, write_prior_csv
+from bench.plugins.registry import METHODS
+from bench.runs.execute import RunConfig, execute, resolve_config
 from bench.store import Store
 from bench.training.heads import build_model
 from bench.training.inference import logits_of
@@ -112,7 +112,7 @@ def test_prior_path_needs_a_method_that_uses_it(tmp_path, store):
 
 
 def test_top_k_spearman_curve_follows_csl_figure_7():
-    from bench.artifacts import spearman_by_top_k
+    from bench.runs.artifacts import spearman_by_top_k
 
     truth = np.arange(80, 0, -1, dtype=float)
     prior = truth.copy()

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from bench.labels import NEG, POS, is_fully_labelled
-from bench.registry import DATASETS, ROOT
+from bench.labels.encoding import NEG, POS, is_fully_labelled
+from bench.plugins.registry import DATASETS, ROOT
 from conftest import shared_path
 
 VENDORED = ROOT / "datasets" / "data" / "scene" / "scene.npz"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.selectors import SelectorError, format_selector, parse_dataset_selector, parse_selector
+from bench.plugins.selectors import SelectorError, format_selector, parse_dataset_selector, parse_selector
 
 
 @pytest.mark.parametrize("text, name, params", [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import artifacts
+from bench.runs import artifacts
 from bench.store import Store
 from bench.sweep.deps import PRIOR, DependencyPlan, SharedArtifact, prior_group
 from bench.sweep.driver import run_sweep

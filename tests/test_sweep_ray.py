@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from bench.runner import execute
+from bench.runs.execute import execute
 from bench.store import Store
 from bench.sweep.deps import PRIOR
 from bench.sweep.driver import run_sweep
@@ -57,7 +57,7 @@ def test_ray_executor_end_to_end_on_scene(tmp_path, local_ray):
 def test_bench_sweep_executor_ray_command(tmp_path, local_ray):
     from typer.testing import CliRunner
 
-    from bench.cli import app
+    from bench.cli.app import app
 
     store = tmp_path / "cli.db"
     args = ["sweep", "--method", "negative", "--dataset", "scene", "--seeds", "0,1", "--epochs", "1",

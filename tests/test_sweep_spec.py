@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bench.runner import RunConfig, resolve_config
+from bench.runs.execute import RunConfig, resolve_config
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
 from bench.sweep.spec import SpecError, load_spec

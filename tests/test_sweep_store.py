@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import numpy as np
 from typer.testing import CliRunner
 
-from bench.cli import app
+from bench.cli.app import app
 from bench.store import RunRecord, Store, encode_scores
 from bench.sweep.deps import PRIOR, SharedArtifact
 from bench.sweep.grid import Cell, expand

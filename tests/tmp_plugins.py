@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from bench import registry
+from bench.plugins import registry
 
 
 @contextlib.contextmanager

@@ -20,9 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
-from bench.dataset import DatasetData, Split
+from bench.plugins.dataset import DatasetData, Split
 from bench.io.errors import DataError
-from bench.params import Param
+from bench.plugins.params import Param
 
 CHECK_MODES = ("exists", "header", "off")
 IMAGE_CHECK_PARAMS: dict[str, Param] = {

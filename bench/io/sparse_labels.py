@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from bench.labels import LABEL_DTYPE
+from bench.labels.encoding import LABEL_DTYPE
 
 
 def triplet_keys(rows: np.ndarray, cols: np.ndarray, positive: np.ndarray, n_cols: int,

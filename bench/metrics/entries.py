@@ -1,6 +1,6 @@
 """Scores and labels checked and flattened into scored entries, without materialising N x C.
 
-Accepted inputs (see ``bench.labels``): labels dense (N, C) int8 or sparse CSR holding only the
+Accepted inputs (see ``bench.labels.encoding``): labels dense (N, C) int8 or sparse CSR holding only the
 annotated entries; scores either dense (N, C) or, with sparse labels, 1-D aligned with the labels'
 stored ``data`` in canonical CSR order (rows in order, sorted column indices, no duplicates) --
 ``entry_scores`` builds that vector from dense scores. Every check raises a one-line
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from bench.labels import POS, UNANN, LabelMatrix, is_sparse, to_dense, validate_labels
+from bench.labels.encoding import POS, UNANN, LabelMatrix, is_sparse, to_dense, validate_labels
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _first_non_finite(scores: np.ndarray, labels: LabelMatrix) -> str | None:
 
 
 def checked_inputs(scores: npt.ArrayLike, labels: LabelMatrix) -> tuple[np.ndarray, LabelMatrix]:
-    """Validate labels (``bench.labels.validate_labels``) and scores against them; return both."""
+    """Validate labels (``bench.labels.encoding.validate_labels``) and scores against them; return both."""
     labels = validate_labels(labels, "labels")
     scores = np.asarray(scores)
     _check_real(scores)
@@ -73,7 +73,7 @@ def checked_inputs(scores: npt.ArrayLike, labels: LabelMatrix) -> tuple[np.ndarr
     if is_sparse(labels) and not labels.has_canonical_format:
         raise ValueError(
             "labels: sparse labels must be canonical CSR (sorted column indices, no duplicate entries); "
-            "build them with bench.labels.to_sparse"
+            "build them with bench.labels.encoding.to_sparse"
         )
     problem = _first_non_finite(scores, labels)
     if problem:

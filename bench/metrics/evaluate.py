@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench.labels import LabelMatrix
+from bench.labels.encoding import LabelMatrix
 from bench.metrics.entries import all_entries, annotated_entries, checked_inputs
 from bench.metrics.ranking import grouped_average_precision
 

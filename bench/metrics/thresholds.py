@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from bench.labels import NEG, POS, LabelMatrix
+from bench.labels.encoding import NEG, POS, LabelMatrix
 from bench.metrics.entries import annotated_entries, checked_inputs
 
 METRIC_NAMES: tuple[str, ...] = ("CP", "CR", "CF1", "OP", "OR", "OF1")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from bench.labels import POS, LabelMatrix, canonical_csr
+from bench.labels.encoding import POS, LabelMatrix, canonical_csr
 from bench.metrics.ranking import descending_score_key
 
 

@@ -26,7 +26,7 @@ from bench.reporting.sweeps import sweep_tables
 from bench.reporting.tables import TableBuilder, TableOptions, slug
 from bench.reporting.testsets import DatasetTestSets
 from bench.reporting.tuning import load_tuning
-from bench.selectors import parse_dataset_selector
+from bench.plugins.selectors import parse_dataset_selector
 
 FORMATS = ("md", "html")
 

@@ -3,7 +3,7 @@
 * Figure 6 -- mAP(C) vs N_s (FPC) / vs p (RPA), one line per method: from the protocol-sweep tables.
 * Figure 7 -- Spearman of the estimated class prior vs the true class frequencies over the top-k
   most frequent classes: from runs whose class-prior provenance (``extra["artifacts"]["class_prior"]``,
-  see ``bench.artifacts``) holds ``spearman_topk``, k -> rho (``bench.metrics.top_k_spearman``), one
+  see ``bench.runs.artifacts``) holds ``spearman_topk``, k -> rho (``bench.metrics.top_k_spearman``), one
   line per (dataset, method).
 * Figure 8 -- mAP(C) vs gamma- (``gamma_neg``) and Figure 9 -- mAP(C) vs K (``likelihood_topk``), e.g.
   likelihood-only vs likelihood+prior (``variant``): from runs of one table whose resolved method

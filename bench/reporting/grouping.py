@@ -1,6 +1,6 @@
 """Which runs are averaged together, and which are compared.
 
-A run's resolved configuration (``bench.runner.resolve_config``) splits three ways:
+A run's resolved configuration (``bench.runs.execute.resolve_config``) splits three ways:
 
 * replicate keys -- ``seed`` and ``split.split_seed``: runs differing only there are the seeds of
   one row (mean ± std over them);

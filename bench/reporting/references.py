@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.reporting.schema import REPORTS_DIR
-from bench.yamlfile import read_yaml
+from bench.core.yamlfile import read_yaml
 
 DEFAULT_REFERENCES = REPORTS_DIR / "references.yaml"
 STATUSES = ("verified_primary", "verified_secondary")

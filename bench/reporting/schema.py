@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.yamlfile import read_yaml
+from bench.core.yamlfile import read_yaml
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 DEFAULT_SCHEMA = REPORTS_DIR / "metrics.yaml"

@@ -17,7 +17,7 @@ from bench.reporting.marking import ColumnMarker
 from bench.reporting.model import OURS, TEST_SELECTED, Column, Row, Table
 from bench.reporting.schema import Metric
 from bench.reporting.tables import protocol_of, setting_text, slug
-from bench.selectors import parse_dataset_selector
+from bench.plugins.selectors import parse_dataset_selector
 
 
 def _number(value: Any) -> float | None:

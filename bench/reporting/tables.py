@@ -21,7 +21,7 @@ from bench.reporting.model import OURS, REFERENCE, TEST_SELECTED, TUNED, Cell, C
 from bench.reporting.references import PublishedRow, References
 from bench.reporting.schema import Metric
 from bench.reporting.tuning import TunedChoice, TuningSpec, choose
-from bench.selectors import parse_dataset_selector
+from bench.plugins.selectors import parse_dataset_selector
 
 REFERENCE_MODES = ("all", "matched", "none")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.reporting.grouping import RunGroup
-from bench.yamlfile import read_yaml
+from bench.core.yamlfile import read_yaml
 
 
 class TuningError(ValueError):

@@ -2,7 +2,7 @@
 
 The engine trains a prior with a temporary ``ignore`` model and caches it in the store under a key
 built from the manifest sha256, mode, recipe, seed, estimator and the ignore method's identity
-(``bench.artifacts.class_prior``). That key needs the loaded data; the sweep groups cells by what
+(``bench.runs.artifacts.class_prior``). That key needs the loaded data; the sweep groups cells by what
 determines it instead, all in the resolved configuration (``prior_group``): dataset and protocol
 (which fix the manifest together with the split), split, mode, recipe, seed, estimator and the prior
 method. Within a group, one cell runs first and produces the prior; its worker returns it (with the
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from bench.hashing import json_sha256
+from bench.core.hashing import json_sha256
 from bench.store import Store
 from bench.sweep.grid import Cell
 

@@ -12,11 +12,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from bench.api import get_method, resolve_dataset
-from bench.params import suggest
-from bench.registry import METHODS, UnknownPluginError
-from bench.runner import RunConfig, resolve_config
-from bench.selectors import SelectorError, format_selector, parse_selector
+from bench.runs.resolve import get_method, resolve_dataset
+from bench.plugins.params import suggest
+from bench.plugins.registry import METHODS, UnknownPluginError
+from bench.runs.execute import RunConfig, resolve_config
+from bench.plugins.selectors import SelectorError, format_selector, parse_selector
 from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
 from bench.training.trainer import Recipe
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.registry import discover
+from bench.plugins.registry import discover
 from bench.sweep import worker  # noqa: F401 - imported for the processes forked from here
 
 discover()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.selectors import SelectorError, _split_top
+from bench.plugins.selectors import SelectorError, _split_top
 from bench.sweep.spec import SpecError, SweepSpec, from_mapping
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bench.params import suggest
+from bench.plugins.params import suggest
 from bench.training.trainer import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")

@@ -4,7 +4,7 @@
 room: the scratch store's writes and fsyncs would otherwise cost a tenth of a second per cell), puts the artifacts the driver sent
 (``task.artifacts``, e.g. the shared class prior), re-resolves the cell's ``RunConfig`` and checks
 that its configuration hash is the driver's (a worker whose bench or plugins differ would store a
-different experiment), then runs ``bench.runner.execute`` into the scratch store. It returns the
+different experiment), then runs ``bench.runs.execute.execute`` into the scratch store. It returns the
 scratch store's run records with their test scores, and the artifacts the run produced (found
 through the run's artifact provenance), for the driver to write into the real store: the worker
 needs no access to the driver's filesystem.
@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import torch
 
-from bench.method import Method, TrainState
-from bench.registry import discover
-from bench.runner import RunConfig, RunFailed, execute, resolve_config
+from bench.plugins.method import Method, TrainState
+from bench.plugins.registry import discover
+from bench.runs.execute import RunConfig, RunFailed, execute, resolve_config
 from bench.store import Store
 from bench.sweep.deps import SharedArtifact, provenance_keys
 

@@ -29,8 +29,8 @@ import timm
 import torch
 from torch import nn
 
-from bench.hashing import file_sha256
-from bench.params import suggest
+from bench.core.hashing import file_sha256
+from bench.plugins.params import suggest
 
 HUB_PREFIX = "hub"
 WRAPPER_KEYS = ("model", "state_dict", "model_state_dict")

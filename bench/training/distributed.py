@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 if TYPE_CHECKING:
-    from bench.runner import RunConfig, RunOutcome
+    from bench.runs.execute import RunConfig, RunOutcome
     from bench.store import Store
 
 
@@ -90,8 +90,8 @@ def execute_distributed(config: RunConfig, store: Store, *, force: bool = False,
     Returns the outcome on rank 0 and None on the other ranks. Only ``--mode finetune`` trains
     across processes.
     """
-    from bench.api import prepare
-    from bench.runner import MODE_RUNNERS, ConfigError, RunOutcome, execute, resolve_config
+    from bench.runs.resolve import prepare
+    from bench.runs.execute import MODE_RUNNERS, ConfigError, RunOutcome, execute, resolve_config
 
     if config.mode != "finetune":
         raise ConfigError(f"mode '{config.mode}' runs in one process; torchrun applies to --mode finetune")

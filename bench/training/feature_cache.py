@@ -31,7 +31,7 @@ import timm
 import torch
 from filelock import FileLock
 
-from bench.hashing import json_sha256
+from bench.core.hashing import json_sha256
 from bench.training.backbones import create_backbone, weights_identity
 from bench.training.image_recipe import ImageRecipe, recipe_transform
 from bench.training.images import BadImages, ImageRows

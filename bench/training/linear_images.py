@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from bench.api import PreparedDataset
+from bench.runs.resolve import PreparedDataset
 from bench.training.feature_cache import cache_root, cached_features
 from bench.training.images.loader import default_workers
 from bench.training.linear_mode import run_linear
 
 if TYPE_CHECKING:
-    from bench.runner import ResolvedRun
+    from bench.runs.execute import ResolvedRun
     from bench.store import Store
 
 

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.api import PreparedDataset
-from bench.artifacts import ArtifactRequest, resolve_artifacts
-from bench.labels import canonical_csr
+from bench.runs.resolve import PreparedDataset
+from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
+from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
-from bench.method import LabelStore
+from bench.plugins.method import LabelStore
 from bench.training.heads import build_model
 from bench.training.inference import predict
 from bench.training.tensors import intra_op_threads, store_labels
 from bench.training.trainer import Monitor, train
 
 if TYPE_CHECKING:
-    from bench.runner import ResolvedRun
+    from bench.runs.execute import ResolvedRun
     from bench.store import Store
 
 

@@ -16,10 +16,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from bench.params import suggest
+from bench.plugins.params import suggest
 from bench.training.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
 from bench.training.trainer import Recipe
-from bench.yamlfile import read_yaml
+from bench.core.yamlfile import read_yaml
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
 META_KEYS = ("mode", "description")

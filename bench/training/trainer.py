@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-from bench.labels import LabelMatrix
-from bench.method import LabelStore, Method, TrainState
+from bench.labels.encoding import LabelMatrix
+from bench.plugins.method import LabelStore, Method, TrainState
 from bench.metrics import evaluate
 from bench.training.inference import predict
 

@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from bench.api import PreparedDataset
-from bench.artifacts import PRIOR_METHOD, ArtifactRequest, resolve_artifacts
-from bench.labels import canonical_csr, validate_labels
-from bench.method import LabelStore
+from bench.runs.resolve import PreparedDataset
+from bench.runs.artifacts import PRIOR_METHOD, ArtifactRequest, resolve_artifacts
+from bench.labels.encoding import canonical_csr, validate_labels
+from bench.plugins.method import LabelStore
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
-from bench.registry import METHODS
+from bench.plugins.registry import METHODS
 from bench.training.backbones import create_backbone
 from bench.training.checkpoint import LAST, RunCheckpoints, checkpoint_root
 from bench.training.distributed import world
@@ -47,7 +47,7 @@ from bench.training.linear_mode import peak_host_mb
 from bench.training.tensors import store_labels
 
 if TYPE_CHECKING:
-    from bench.runner import ResolvedRun
+    from bench.runs.execute import ResolvedRun
     from bench.store import Store
 
 

@@ -6,13 +6,13 @@ the prior: ``posthoc`` (CSL eq. 10) scores every training image once after train
 transform, raw weights) and averages sigmoid(z_c); ``running`` (the official ``ComputePrior``)
 averages sigmoid(z_c) over every training step's predictions since step 0. Under DDP the shards'
 sums are gathered on rank 0 and the estimate is broadcast to every process. The engine caches the
-result in the store (``bench.artifacts``), so a resumed or repeated run does not train it again.
+result in the store (``bench.runs.artifacts``), so a resumed or repeated run does not train it again.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from bench.prior import PriorAccumulator, posthoc_prior
+from bench.runs.prior import PriorAccumulator, posthoc_prior
 from bench.training.distributed import broadcast_from_main, gather_to_main
 from bench.training.finetune.loop import fit
 from bench.training.finetune.setup import FitSetup

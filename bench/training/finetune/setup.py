@@ -9,8 +9,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from bench.labels import LabelMatrix
-from bench.method import LabelStore, Method, TrainState
+from bench.labels.encoding import LabelMatrix
+from bench.plugins.method import LabelStore, Method, TrainState
 from bench.training.checkpoint import RunCheckpoints
 from bench.training.image_recipe import ImageRecipe
 from bench.training.images import BadImages, ImageRows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from bench.labels import LABEL_DTYPE, NEG, POS, LabelMatrix, canonical_csr, is_sparse
+from bench.labels.encoding import LABEL_DTYPE, NEG, POS, LabelMatrix, canonical_csr, is_sparse
 
 COLE_SEED = 1200
 _BLOCK = 1 << 22

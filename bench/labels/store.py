@@ -2,8 +2,8 @@
 (e.g. LL-Cp's permanent flips). Dataset files are never touched.
 
 Two storages, chosen by the input: a dense int8 torch tensor (N, C), kept on its device and
-indexed directly; or a scipy CSR label matrix (``bench.labels``: only annotated entries stored),
-kept sparse on the host (``bench.sparse_label_rows``) and densified one batch at a time, so an
+indexed directly; or a scipy CSR label matrix (``bench.labels.encoding``: only annotated entries stored),
+kept sparse on the host (``bench.labels.sparse_rows``) and densified one batch at a time, so an
 OpenImages-scale label matrix (9M x 9,605, ~1% annotated: ~86 GB dense) fits in memory. Both give
 identical batches and identical results after the same ``set`` calls.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from bench.sparse_label_rows import SparseLabelRows
+from bench.labels.sparse_rows import SparseLabelRows
 
 StoredLabels = Union[torch.Tensor, sp.csr_array, sp.csr_matrix]
 

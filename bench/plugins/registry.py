@@ -21,12 +21,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from bench.params import suggest
+from bench.plugins.params import suggest
 
 T = TypeVar("T", bound=type)
 PLUGIN_NAMESPACE = "_bench_plugins"
 KINDS = ("methods", "datasets")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class UnknownPluginError(KeyError):

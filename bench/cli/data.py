@@ -1,5 +1,5 @@
 """``bench data info SELECTOR`` / ``bench data prepare SELECTOR``: load a dataset, build its
-manifest (``bench.manifest.build_manifest`` via ``bench.api``) and show its statistics: per-class
+manifest (``bench.labels.manifest.build_manifest`` via ``bench.runs.resolve``) and show its statistics: per-class
 positives / negatives / un-annotated, and the Spearman correlation of the annotated-positive
 counts with the true positive counts when the dataset is fully labelled. ``prepare`` also writes
 the manifest (``Manifest.save``)."""
@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench.api import PreparedDataset, prepare, resolve_dataset
-from bench.manifest import PARTS
+from bench.runs.resolve import PreparedDataset, prepare, resolve_dataset
+from bench.labels.manifest import PARTS
 
 data_app = typer.Typer(help="Prepare and inspect datasets: manifests and their label statistics.", no_args_is_help=True)
 SPLIT_SEED = typer.Option(0, help="seed of the protocol and the validation carve")

@@ -24,15 +24,15 @@ from typing import Any, Callable
 import torch
 
 import bench
-from bench.api import ResolvedDataset, method_selector, prepare, resolve_dataset
-from bench.artifacts import artifact_config
-from bench.hashing import json_sha256
-from bench.heartbeat import HEARTBEAT_SECONDS, Heartbeat
-from bench.method import Method
+from bench.runs.resolve import ResolvedDataset, method_selector, prepare, resolve_dataset
+from bench.runs.artifacts import artifact_config
+from bench.core.hashing import json_sha256
+from bench.store.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+from bench.plugins.method import Method
 from bench.metrics import EVALUATORS
-from bench.protocols import protocol_identity
-from bench.provenance import environment
-from bench.registry import plugin_identity
+from bench.labels.protocols import protocol_identity
+from bench.runs.provenance import environment
+from bench.plugins.registry import plugin_identity
 from bench.store import RunRecord, Store, StoreError
 from bench.training.finetune.mode import run_finetune
 from bench.training.heads import HEADS
@@ -102,7 +102,7 @@ class RunOutcome:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """sha256 (hex) of the configuration as canonical JSON (``bench.hashing.canonical_json``)."""
+    """sha256 (hex) of the configuration as canonical JSON (``bench.core.hashing.canonical_json``)."""
     return json_sha256(config)
 
 

@@ -6,9 +6,9 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from bench.params import Param
-from bench.protocols import PROTOCOLS
-from bench.registry import DATASETS, METHODS, Registry
+from bench.plugins.params import Param
+from bench.labels.protocols import PROTOCOLS
+from bench.plugins.registry import DATASETS, METHODS, Registry
 
 
 def format_params(parameters: dict[str, Param], required: tuple[str, ...] = ()) -> str:

@@ -2,7 +2,7 @@
 
 A dataset plugin is a class registered with ``@register_dataset("name")`` that declares its
 parameters (e.g. ``root``) and implements ``load() -> DatasetData``. Rows of each split are in the
-dataset's reference order; labels are in our encoding (``bench.labels``), dense or sparse.
+dataset's reference order; labels are in our encoding (``bench.labels.encoding``), dense or sparse.
 A fully labelled training split (only +-1) accepts the simulation protocols (rpa, fpc, ...); a
 natively partial one (LVIS, OpenImages) is used as-is.
 """
@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.labels import LabelMatrix
-from bench.params import Param, Parameterised
+from bench.labels.encoding import LabelMatrix
+from bench.plugins.params import Param, Parameterised
 
 
 @dataclass

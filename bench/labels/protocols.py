@@ -7,7 +7,7 @@ label matrix in our encoding, dense or sparse like ``full_labels``.
 Determinism: every random draw comes from ``numpy.random.Generator(PCG64(seed))`` with ``seed`` a
 SHA-256 digest of (protocol, split_seed) (``protocol_seed``), and only from ``Generator.random``
 (float64) so that the bits depend on nothing but that seed: identical on every machine and
-process, and identical for the dense and the sparse form of one matrix (``bench.partial_sampling``).
+process, and identical for the dense and the sparse form of one matrix (``bench.labels.sampling``).
 CSL's own simulation uses the unseeded global ``np.random`` (reference_semantics.md §1.7), which
 cannot be reproduced; ``single-positive[draw=cole]`` reproduces Cole et al.'s seeded draw.
 """
@@ -22,12 +22,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from bench import partial_label_files, partial_sampling
-from bench.hashing import file_sha256
-from bench.labels import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
-from bench.params import Param, ParamError, resolve_params, suggest
-from bench.partial_label_files import read_partial_label_file
-from bench.partial_sampling import drop_annotations, fixed_per_class, single_positive
+from bench.labels import files, sampling
+from bench.core.hashing import file_sha256
+from bench.labels.encoding import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
+from bench.plugins.params import Param, ParamError, resolve_params, suggest
+from bench.labels.files import read_partial_label_file
+from bench.labels.sampling import drop_annotations, fixed_per_class, single_positive
 
 
 class ProtocolError(ValueError):
@@ -96,7 +96,7 @@ def _single_positive(labels: LabelMatrix, params: dict, ctx: ProtocolContext) ->
 
 
 def _files(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
-    """A published partial-label file read as-is (see ``bench.partial_label_files``)."""
+    """A published partial-label file read as-is (see ``bench.labels.files``)."""
     out = read_partial_label_file(
         params["path"], key=params["key"], encoding=params["encoding"], ids=ctx.ids,
         num_rows=labels.shape[0], num_classes=labels.shape[1],
@@ -159,7 +159,7 @@ def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatri
     they stay un-annotated and the protocol draws from the annotated entries only, with the same
     random stream as on a fully labelled matrix. ``class_names``, when given, fixes the expected number of
     classes. The result is dense or sparse like ``full_labels``. A ``files`` problem raises
-    ``bench.partial_label_files.PartialLabelFileError``, everything else ``ProtocolError``.
+    ``bench.labels.files.PartialLabelFileError``, everything else ``ProtocolError``.
     """
     spec = get_protocol(name)
     resolved = resolve_protocol_params(name, params)
@@ -183,7 +183,7 @@ def protocol_identity(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     uses), and for ``files`` the sha256 of the file's content, so an edited file is a new
     configuration rather than a silent merge with the old results."""
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], partial_sampling, partial_label_files):
+    for module in (sys.modules[__name__], sampling, files):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     identity = {"name": name, "params": dict(params), "source_hash": digest.hexdigest()[:16]}
     if name == "files":

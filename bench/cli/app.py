@@ -1,7 +1,7 @@
 """The ``bench`` command line (Typer + rich).
 
 Commands: ``list``, ``run``, ``show``, ``report``, ``export``, plus every engine module
-``bench/cli_<topic>.py`` that exposes ``register(app)`` (mounted automatically). Exit codes: 0 ok,
+``bench/cli/<topic>.py`` that exposes ``register(app)`` (mounted automatically). Exit codes: 0 ok,
 1 run failure, 2 usage error (unknown or ill-typed option, method, dataset, parameter, bad labels,
 unusable store), 130 interrupted. Errors are one line on stderr; ``bench --debug ...`` shows the
 traceback instead.
@@ -19,13 +19,14 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 import bench
-from bench.api import resolve_dataset
-from bench.listing import datasets_table, failed_lines, methods_table, protocols_table
-from bench.official_args import translate_official_args
-from bench.registry import DATASETS, METHODS, UnknownPluginError
-from bench.runner import RunConfig, RunFailed, execute
-from bench.selectors import parse_dataset_selector
-from bench.show import print_record
+import bench.cli
+from bench.runs.resolve import resolve_dataset
+from bench.cli.listing import datasets_table, failed_lines, methods_table, protocols_table
+from bench.cli.official_args import translate_official_args
+from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError
+from bench.runs.execute import RunConfig, RunFailed, execute
+from bench.plugins.selectors import parse_dataset_selector
+from bench.cli.show import print_record
 from bench.store import Store, StoreError
 from bench.training.distributed import execute_distributed, launched_by_torchrun
 from bench.training.recipes import parse_overrides, recipe_for_run
@@ -88,7 +89,7 @@ def list_plugins(what: Listable = typer.Argument(..., help="methods, datasets or
     for line in failed_lines(METHODS if what is Listable.methods else DATASETS):
         out.print(line, style="red", markup=False, highlight=False)
     for module, error in sorted(FAILED_CLI_MODULES.items()):
-        err.print(f"warning: CLI module bench.{module} failed to import: {error}", markup=False)
+        err.print(f"warning: CLI module bench.cli.{module} failed to import: {error}", markup=False)
 
 
 def _overrides(settings: list[str], **flags: Any) -> dict[str, Any]:
@@ -252,12 +253,12 @@ FAILED_CLI_MODULES: dict[str, str] = {}
 
 
 def mount_cli_modules(target: typer.Typer) -> None:
-    """Mount every ``bench/cli_<topic>.py`` exposing ``register(app)``; record import failures."""
-    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda i: i.name):
-        if not info.name.startswith("cli_"):
+    """Mount every ``bench/cli/<topic>.py`` exposing ``register(app)``; record import failures."""
+    for info in sorted(pkgutil.iter_modules(bench.cli.__path__), key=lambda i: i.name):
+        if info.name == "app":
             continue
         try:
-            module = importlib.import_module(f"bench.{info.name}")
+            module = importlib.import_module(f"bench.cli.{info.name}")
         except Exception as exc:  # noqa: BLE001 - a broken topic must not break the CLI
             FAILED_CLI_MODULES[info.name] = f"{type(exc).__name__}: {exc}"
             continue

@@ -15,8 +15,8 @@ import argparse
 import shlex
 from typing import Any
 
-from bench.registry import METHODS
-from bench.selectors import format_selector
+from bench.plugins.registry import METHODS
+from bench.plugins.selectors import format_selector
 
 MODES = {"none": "negative", "negative": "negative", "ignore": "ignore",
          "ignore_normalize_classes": "wce", "selective": "selective"}

@@ -1,4 +1,4 @@
-"""``bench check-plugin PATH_OR_NAME``: run the conformance checks (bench/conformance.py) on one
+"""``bench check-plugin PATH_OR_NAME``: run the conformance checks (bench/plugins/conformance.py) on one
 method plugin file or one registered method selector, print a table, exit 1 on any failure."""
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench.conformance import CheckResult, run_checks
-from bench.params import ParamError
-from bench.registry import METHODS, UnknownPluginError, load_plugin_file
-from bench.selectors import SelectorError, parse_selector
+from bench.plugins.conformance import CheckResult, run_checks
+from bench.plugins.params import ParamError
+from bench.plugins.registry import METHODS, UnknownPluginError, load_plugin_file
+from bench.plugins.selectors import SelectorError, parse_selector
 
 STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
 

@@ -26,8 +26,8 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from bench.labels import POS, LabelMatrix, from_cole, from_csl
-from bench.params import suggest
+from bench.labels.encoding import POS, LabelMatrix, from_cole, from_csl
+from bench.plugins.params import suggest
 
 ID_KEYS = ("image_ids", "train_image_ids", "ids")
 _TRAILING_NUMBER = re.compile(r"(?:^|_)(\d+)$")

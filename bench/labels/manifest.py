@@ -1,12 +1,12 @@
 """The manifest: the exact partial-label training setup that every result records.
 
-``build_manifest`` applies a protocol (``bench.protocols``) to the WHOLE official training split,
+``build_manifest`` applies a protocol (``bench.labels.protocols``) to the WHOLE official training split,
 then carves a validation split from it (seeded, ``val_fraction`` of the rows, or the dataset's
 reference ``val_index``); validation labels stay partial. Test labels are not part of it.
 
 ``sha256`` covers everything that defines the setup, canonically:
 ``sha256(json(metadata, sorted keys, compact) + b"\\0" + train_index + val_index + labels)`` with the
-indices as little-endian int64 and the labels as their canonical CSR (``bench.labels.canonical_csr``:
+indices as little-endian int64 and the labels as their canonical CSR (``bench.labels.encoding.canonical_csr``:
 shape, indptr, indices as little-endian int64, data as int8), so the dense and the sparse form of one
 matrix hash alike. ``true_positives`` / ``true_positives_val`` (per-class true positive counts of
 the training / validation rows, known for fully labelled datasets; diagnostic only) are saved but
@@ -24,9 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
-from bench.dataset import DatasetData
-from bench.labels import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
-from bench.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
+from bench.plugins.dataset import DatasetData
+from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
+from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
 
 FORMAT_VERSION = 1
 

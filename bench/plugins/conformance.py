@@ -27,7 +27,7 @@ from typing import Callable
 
 import torch
 
-from bench.method import LabelStore, Method, TrainState
+from bench.plugins.method import LabelStore, Method, TrainState
 
 ROWS, CLASSES, EPOCH = 8, 12, 3
 MethodFactory = Callable[[], Method]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from bench.labels import LABEL_DTYPE
+from bench.labels.encoding import LABEL_DTYPE
 
 MIN_OVERLAY = 4096
 

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from bench.label_store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
-from bench.params import Param, Parameterised
+from bench.labels.store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
+from bench.plugins.params import Param, Parameterised
 
 
 @dataclass

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.dataset import DatasetData, DatasetPlugin
-from bench.labels import LabelMatrix, validate_labels
-from bench.manifest import Manifest, build_manifest
-from bench.method import Method
-from bench.params import ParamError
-from bench.protocols import resolve_protocol_params
-from bench.registry import DATASETS, METHODS
-from bench.selectors import format_selector, parse_dataset_selector, parse_selector
+from bench.plugins.dataset import DatasetData, DatasetPlugin
+from bench.labels.encoding import LabelMatrix, validate_labels
+from bench.labels.manifest import Manifest, build_manifest
+from bench.plugins.method import Method
+from bench.plugins.params import ParamError
+from bench.labels.protocols import resolve_protocol_params
+from bench.plugins.registry import DATASETS, METHODS
+from bench.plugins.selectors import format_selector, parse_dataset_selector, parse_selector
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.hashing import file_sha256, json_sha256
-from bench.label_store import StoredLabels
-from bench.method import LabelStore, Method
+from bench.core.hashing import file_sha256, json_sha256
+from bench.labels.store import StoredLabels
+from bench.plugins.method import LabelStore, Method
 from bench.metrics import top_k_spearman
-from bench.prior import PriorAccumulator, posthoc_prior, prior_spearman, read_prior_csv
-from bench.registry import METHODS, plugin_identity
+from bench.runs.prior import PriorAccumulator, posthoc_prior, prior_spearman, read_prior_csv
+from bench.plugins.registry import METHODS, plugin_identity
 from bench.training.inference import logits_of
 from bench.training.trainer import train
 
 if TYPE_CHECKING:
-    from bench.api import PreparedDataset
-    from bench.runner import ResolvedRun
+    from bench.runs.resolve import PreparedDataset
+    from bench.runs.execute import ResolvedRun
     from bench.store import Store
 
 PRIOR_METHOD = "ignore"

@@ -1,0 +1,1 @@
+"""The ``bench`` command line: ``app`` mounts one module per command group."""

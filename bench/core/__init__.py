@@ -1,0 +1,1 @@
+"""Foundations every other package may use: canonical hashing and the YAML reader."""
