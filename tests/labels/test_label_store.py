@@ -15,7 +15,7 @@ from bench.runs.execute import RunConfig, execute
 from bench.labels.sparse_rows import SparseLabelRows
 from bench.store import Store
 from bench.training.trainer import Recipe
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 
 def _partial_labels(rows: int, classes: int, annotated: float, seed: int) -> np.ndarray:

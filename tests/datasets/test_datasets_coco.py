@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, label_counts

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from tests.helpers.shared import SHARED
 from bench.io.errors import DataError
 from bench.io.integrity import class_list_sha256
 from bench.io.openimages import read_human_labels, row_index

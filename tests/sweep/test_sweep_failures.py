@@ -10,7 +10,7 @@ from bench.sweep.executors import LocalExecutor, exit_reason
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, shorthand_spec
 from bench.sweep.state import cell_states
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 FAILING_METHODS = {
     "methods/failing.py": """

@@ -9,7 +9,7 @@ import pytest
 
 from bench.labels.encoding import NEG, POS, is_fully_labelled
 from bench.plugins.registry import DATASETS, ROOT
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 
 VENDORED = ROOT / "datasets" / "data" / "scene" / "scene.npz"
 SHA256 = "29d5e48efe027d42ad23a27e3b8cbcde3e3a3cb464beb131c9eb23af5d0cf2da"

@@ -12,7 +12,7 @@ from bench.plugins.registry import METHODS
 from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 PLUGINS = {
     "datasets/poisoned.py": """

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED, shared_path
+from tests.helpers.shared import SHARED, shared_path
 from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, UNANN

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bench.cli.app import app
 from bench.store import Store
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 FAST = ["--epochs", "3", "--batch-size", "128", "--lr", "0.003"]
 RUN = ["run", "--method", "negative", "--dataset", "scene+rpa[p=0.5]", *FAST]

@@ -20,7 +20,7 @@ from bench.store import Store
 from bench.training.image_recipe import ImageRecipe
 from bench.training.images.rows import BadImageWarning
 
-VENDORED = Path(__file__).resolve().parent.parent / "datasets" / "data" / "coco_mini"
+VENDORED = Path(__file__).resolve().parents[2] / "datasets" / "data" / "coco_mini"
 TINY = ImageRecipe(backbone="test_resnet", image_size=32, epochs=1, batch_size=64)
 COST_FIELDS = {"device", "device_count", "device_hours", "peak_host_mb", "peak_cuda_mb", "samples_per_s", "epochs",
                "steps"}

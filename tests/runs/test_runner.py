@@ -16,9 +16,9 @@ from bench.plugins.registry import DATASETS
 from bench.runs.execute import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
 from bench.store import Store
 from bench.training.trainer import Recipe
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 FAST = Recipe(epochs=3, batch_size=128, lr=3e-3)
 FAILING = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 from scipy.stats import spearmanr
 
 from bench.plugins.dataset import DatasetData, Split

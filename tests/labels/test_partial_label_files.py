@@ -6,7 +6,7 @@ import gzip
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 
 from bench.labels.encoding import NEG, POS, UNANN, from_01, label_counts, to_sparse
 from bench.labels.files import PartialLabelFileError, read_partial_label_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, UNANN, label_counts

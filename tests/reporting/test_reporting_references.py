@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 
 from bench.labels.protocols import PROTOCOLS
 from bench.plugins.registry import DATASETS, METHODS

@@ -1,7 +1,7 @@
 """Golden Markdown reports and byte-for-byte determinism.
 
 Regenerate the golden files after an intended change with
-``BENCH_UPDATE_GOLDEN=1 python -m pytest -q tests/test_reporting_golden.py`` and review the diff.
+``BENCH_UPDATE_GOLDEN=1 python -m pytest -q tests/reporting/test_reporting_golden.py`` and review the diff.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from bench.plugins import registry
 from bench.cli.app import app
 from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError, failed_plugins, plugin_identity
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 TMP_METHOD = """
     import torch

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
+from tests.helpers.shared import shared_path
 from scipy.stats import spearmanr
 
 from bench.runs.prior import (PriorAccumulator, PriorFileError, posthoc_prior, prior_spearman, read_prior_csv,

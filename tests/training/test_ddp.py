@@ -86,7 +86,7 @@ def test_torchrun_two_processes_write_one_record(tmp_path):
                "--workers", "0", "--store", str(store), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+                               cwd=Path(__file__).resolve().parents[2], start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=300)
     finally:

@@ -17,7 +17,7 @@ from bench.training.heads import build_model
 from bench.training.inference import logits_of
 from bench.training.tensors import label_tensor
 from bench.training.trainer import Recipe, train
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
 DATASET = "scene+rpa[p=0.5]"
 RECIPE = Recipe(epochs=3, batch_size=128, lr=3e-3)

@@ -18,9 +18,9 @@ from bench.plugins.registry import METHODS
 from bench.runs.execute import RunConfig, execute
 from bench.store import Store
 from bench.training.trainer import Recipe
-from tmp_plugins import temporary_plugins
+from tests.helpers.plugins import temporary_plugins
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _python_blocks() -> list[str]:

@@ -17,7 +17,7 @@ from bench.store import Store
 from bench.training.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
 from bench.training.image_recipe import ImageRecipe
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=48, epochs=4, batch_size=32, deterministic=True)
 CLI_RECIPE = ["--backbone", "test_resnet", "--set", "image_size=48", "--epochs", "4", "--set", "batch_size=32",
               "--set", "deterministic=true"]

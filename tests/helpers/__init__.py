@@ -1,0 +1,1 @@
+"""Helpers shared by test modules (through the engine's public hooks)."""
