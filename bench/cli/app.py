@@ -20,20 +20,19 @@ from typer.core import TyperGroup
 
 import bench
 import bench.cli
+from bench.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, BenchError, writing
 from bench.runs.resolve import resolve_dataset
 from bench.cli.listing import datasets_table, failed_lines, methods_table, protocols_table
 from bench.cli.official_args import translate_official_args
-from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError
-from bench.runs.execute import RunConfig, RunFailed, execute
+from bench.plugins.registry import DATASETS, METHODS
+from bench.runs.execute import RunConfig, execute
 from bench.plugins.selectors import parse_dataset_selector
 from bench.cli.show import print_record
-from bench.store import Store, StoreError
+from bench.store import Store
 from bench.training.distributed import execute_distributed, launched_by_torchrun
 from bench.training.recipes import parse_overrides, recipe_for_run
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_METHOD = "negative"
-USAGE_ERRORS = (ValueError, UnknownPluginError, StoreError, OSError)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -52,9 +51,14 @@ class BenchGroup(TyperGroup):
         except Exception as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
-            code = EXIT_FAILED if isinstance(exc, RunFailed) or not isinstance(exc, USAGE_ERRORS) else EXIT_USAGE
-            err.print(f"error: {' '.join(str(exc).split()) or type(exc).__name__}", style="red", markup=False,
-                      highlight=False)
+            if isinstance(exc, BenchError):
+                message, code = f"error: {exc.one_line()}", exc.exit_code
+            else:
+                text = " ".join(str(exc).split())
+                message = (f"internal error: {type(exc).__name__}{': ' + text if text else ''} "
+                           "(run with --debug for the traceback)")
+                code = EXIT_FAILED
+            err.print(message, style="red", markup=False, highlight=False)
             raise typer.Exit(code) from None
 
 
@@ -222,9 +226,10 @@ def report(
     from bench.reporting import build_report
 
     wanted = [_report_dataset_label(d) for d in dataset] if dataset else None
-    result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost, references=references,
-                          significance=significance, n_boot=n_boot, tuning=str(tune) if tune else None,
-                          timestamp=timestamp)
+    with writing(output):
+        result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost, references=references,
+                              significance=significance, n_boot=n_boot, tuning=str(tune) if tune else None,
+                              timestamp=timestamp)
     if output is None:
         typer.echo(result, nl=False)
     else:
@@ -245,7 +250,8 @@ def export(
 ) -> None:
     """Write the runs (with per-class AP columns) to CSV or parquet."""
     chosen = fmt or ("parquet" if path.suffix == ".parquet" else "csv")
-    rows = Store(store).export(path, chosen, latest_done_per_config=latest)
+    with writing(path):
+        rows = Store(store).export(path, chosen, latest_done_per_config=latest)
     err.print(f"wrote {rows} run(s) to {path}", markup=False)
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bench.core.errors import writing
 from bench.runs.resolve import PreparedDataset, prepare, resolve_dataset
 from bench.labels.manifest import PARTS
 
@@ -97,7 +98,8 @@ def prepare_command(selector: str = typer.Argument(..., help="dataset selector")
     prepared = _prepare(selector, split_seed, val_fraction, part)
     path = out or Path(f"{prepared.manifest.sha256[:16]}.manifest.npz")
     path.parent.mkdir(parents=True, exist_ok=True)
-    prepared.manifest.save(path)
+    with writing(path):
+        prepared.manifest.save(path)
     console = Console(soft_wrap=True)
     console.print(summary_table(prepared, part))
     console.print(class_table(prepared, part, rows))

@@ -47,8 +47,6 @@ def protocols_table() -> Table:
 
 
 def failed_lines(registry: Registry) -> list[str]:
-    """One line per plugin of ``registry`` that failed to import: its file (or entry point) and
-    the last line of its error."""
+    """One line per plugin of ``registry`` that failed to import: ``file:line: Type: message``."""
     registry.classes()  # discovery records the failures
-    return [f"{registry.kind[:-1]} plugin {plugin} failed to import: {error.strip().splitlines()[-1]}"
-            for plugin, error in sorted(registry.failed.items())]
+    return [f"{registry.kind[:-1]} plugin failed to import: {error}" for _, error in sorted(registry.failed.items())]

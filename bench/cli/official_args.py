@@ -15,6 +15,7 @@ import argparse
 import shlex
 from typing import Any
 
+from bench.core.errors import InputError
 from bench.plugins.registry import METHODS
 from bench.plugins.selectors import format_selector
 
@@ -23,7 +24,7 @@ MODES = {"none": "negative", "negative": "negative", "ignore": "ignore",
 BASE_METHOD = "p-asl"
 
 
-class OfficialArgsError(ValueError):
+class OfficialArgsError(InputError):
     """An official argument this translation cannot represent."""
 
 

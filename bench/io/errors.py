@@ -6,8 +6,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from bench.core.errors import InputError
 
-class DataError(ValueError):
+
+class DataError(InputError):
     """Malformed, incomplete or wrong-version dataset input.
 
     ``str(err)`` is ``"<file>:<line>: field '<field>': <message>"`` with the parts that are known.

@@ -25,6 +25,8 @@ from typing import NamedTuple, Union
 import numpy as np
 import scipy.sparse as sp
 
+from bench.core.errors import InputError
+
 POS: int = 1
 NEG: int = -1
 UNANN: int = 0
@@ -33,7 +35,7 @@ LABEL_DTYPE = np.int8
 LabelMatrix = Union[np.ndarray, sp.csr_array, sp.csr_matrix]
 
 
-class LabelError(ValueError):
+class LabelError(InputError):
     """A label matrix holds a value outside {1, -1, 0} or has the wrong shape."""
 
 

@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from bench.core.errors import InputError
 from bench.labels.encoding import POS, LabelMatrix, from_cole, from_csl
 from bench.plugins.params import suggest
 
@@ -33,7 +34,7 @@ ID_KEYS = ("image_ids", "train_image_ids", "ids")
 _TRAILING_NUMBER = re.compile(r"(?:^|_)(\d+)$")
 
 
-class PartialLabelFileError(ValueError):
+class PartialLabelFileError(InputError):
     """A partial-label file that cannot be read or does not match the dataset."""
 
 

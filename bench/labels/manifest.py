@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
+from bench.core.errors import InputError
 from bench.plugins.dataset import DatasetData
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
 from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
@@ -31,7 +32,7 @@ from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, 
 FORMAT_VERSION = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(InputError):
     """A manifest that cannot be built, or a saved one that is malformed or altered."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from bench.core.errors import InputError
 from bench.labels import files, sampling
 from bench.core.hashing import file_sha256
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
@@ -30,7 +31,7 @@ from bench.labels.files import read_partial_label_file
 from bench.labels.sampling import drop_annotations, fixed_per_class, single_positive
 
 
-class ProtocolError(ValueError):
+class ProtocolError(InputError):
     """An unknown protocol, a missing or out-of-range parameter, or labels it cannot apply to."""
 
 

@@ -27,13 +27,14 @@ from typing import Callable
 
 import torch
 
+from bench.core.errors import BenchError
 from bench.plugins.method import LabelStore, Method, TrainState
 
 ROWS, CLASSES, EPOCH = 8, 12, 3
 MethodFactory = Callable[[], Method]
 
 
-class ConformanceError(AssertionError):
+class ConformanceError(BenchError, AssertionError):
     """A method that breaks the method contract."""
 
 

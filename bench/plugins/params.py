@@ -10,12 +10,14 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
+from bench.core.errors import InputError
+
 _NONE_WORDS = {"none", "null"}
 _TRUE_WORDS = {"true", "yes", "1", "on"}
 _FALSE_WORDS = {"false", "no", "0", "off"}
 
 
-class ParamError(ValueError):
+class ParamError(InputError):
     """An unknown parameter name, an ill-typed value or a value outside the declared choices."""
 
 

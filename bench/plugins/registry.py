@@ -10,17 +10,20 @@ the CLI. The engine never imports a concrete plugin by name.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import traceback
 import types
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
+from bench.core.errors import BenchError
 from bench.plugins.params import suggest
 
 T = TypeVar("T", bound=type)
@@ -29,11 +32,32 @@ KINDS = ("methods", "datasets")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class UnknownPluginError(KeyError):
+class UnknownPluginError(BenchError, KeyError):
     """No plugin of that kind and name (the message suggests the closest name)."""
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class PluginImportError(UnknownPluginError):
+    """The plugin file that defines the name failed to import (the message gives file, line, error)."""
+
+
+_REGISTERED = re.compile(r"""register_(?:method|dataset)\(\s*["']([^"']+)["']""")
+
+
+def describe_failure(source: str, exc: BaseException, path: Path | None = None) -> str:
+    """``source:line: Type: message`` for an import failure; the line is the SyntaxError's, else
+    the deepest traceback frame in ``path`` (omitted when unknown)."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.lineno is not None and (path is None or exc.filename in (None, str(path))):
+        line = exc.lineno
+    elif path is not None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        line = frames[-1].lineno if frames else None
+    message = exc.msg if isinstance(exc, SyntaxError) and exc.msg else " ".join(str(exc).split())
+    where = f"{source}:{line}" if line is not None else source
+    return f"{where}: {type(exc).__name__}: {message}" if message else f"{where}: {type(exc).__name__}"
 
 
 class Registry:
@@ -44,6 +68,7 @@ class Registry:
         self.entry_point_group = entry_point_group
         self._classes: dict[str, type] = {}
         self.failed: dict[str, str] = {}
+        self.failed_names: dict[str, tuple[str, ...]] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
         """Class decorator registering ``cls`` under ``name`` and setting ``cls.name``."""
@@ -60,6 +85,21 @@ class Registry:
 
         return decorator
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Registry]:
+        """Within the block, registrations and import failures are temporary: on exit the registry
+        is as it was on entry (after discovery), and plugin modules first imported in the block are
+        forgotten, so a test's plugins never leak into another test."""
+        discover()
+        saved = dict(self._classes), dict(self.failed), dict(self.failed_names)
+        modules = {name for name in sys.modules if name.startswith(PLUGIN_NAMESPACE + ".")}
+        try:
+            yield self
+        finally:
+            self._classes, self.failed, self.failed_names = saved
+            for name in [m for m in sys.modules if m.startswith(PLUGIN_NAMESPACE + ".") and m not in modules]:
+                del sys.modules[name]
+
     def names(self) -> list[str]:
         discover()
         return sorted(self._classes)
@@ -69,16 +109,39 @@ class Registry:
         return dict(sorted(self._classes.items()))
 
     def get(self, name: str) -> type:
+        """The class registered as ``name``. Raises ``PluginImportError`` when the file that
+        defines ``name`` failed to import (with its file, line and error), else
+        ``UnknownPluginError`` with the closest known name."""
         discover()
         if name not in self._classes:
-            failed = [k for k in self.failed if Path(k).stem.replace("_", "-") == name.replace("_", "-")]
-            if failed:
-                raise UnknownPluginError(f"{self.kind[:-1]} '{name}' failed to import: {self.failed[failed[0]].splitlines()[-1]}")
+            source = self._failed_source(name)
+            if source is not None:
+                raise PluginImportError(f"{self.kind[:-1]} '{name}' failed to import: {self.failed[source]}")
+            broken = f"; {len(self.failed)} plugin file(s) failed to import (bench list {self.kind})" if self.failed else ""
             raise UnknownPluginError(
                 f"unknown {self.kind[:-1]} '{name}'{suggest(name, tuple(self._classes))}; "
-                f"known: {', '.join(sorted(self._classes)) or 'none'}"
+                f"known: {', '.join(sorted(self._classes)) or 'none'}{broken}"
             )
         return self._classes[name]
+
+    def _failed_source(self, name: str) -> str | None:
+        """The failed plugin file that registers ``name`` (by its text, or by its file stem)."""
+        wanted = name.replace("_", "-")
+        for source in self.failed:
+            if name in self.failed_names.get(source, ()) or Path(source).stem.replace("_", "-") == wanted:
+                return source
+        return None
+
+    def record_failure(self, source: str, exc: BaseException, path: Path | None = None) -> None:
+        """Record that ``source`` (a plugin file or an entry point) failed to import with ``exc``:
+        one line ``file:line: Type: message``, and the plugin names its file registers."""
+        self.failed[source] = describe_failure(source, exc, path)
+        if path is not None:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self.failed_names[source] = tuple(_REGISTERED.findall(text))
 
 
 def _qualname(cls: type) -> str:
@@ -137,9 +200,9 @@ def load_plugin_file(path: Path, kind: str) -> types.ModuleType | None:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception:  # noqa: BLE001 - a broken plugin must not break the CLI
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
         del sys.modules[module_name]
-        _REGISTRIES[kind].failed[str(path)] = traceback.format_exc(limit=3).strip()
+        _REGISTRIES[kind].record_failure(str(path), exc, path)
         return None
     return module
 
@@ -161,8 +224,8 @@ def discover(force: bool = False) -> None:
                 obj = ep.load()
                 if isinstance(obj, type) and ep.name not in registry._classes:
                     registry.register(ep.name)(obj)
-            except Exception:  # noqa: BLE001
-                registry.failed[f"entry point {ep.value}"] = traceback.format_exc(limit=3).strip()
+            except Exception as exc:  # noqa: BLE001
+                registry.record_failure(f"entry point {ep.value}", exc)
 
 
 def failed_plugins() -> dict[str, str]:

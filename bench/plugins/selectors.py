@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bench.core.errors import InputError
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-class SelectorError(ValueError):
+class SelectorError(InputError):
     """A selector that does not parse."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.core.errors import InputError
 from bench.reporting.schema import REPORTS_DIR
 from bench.core.yamlfile import read_yaml
 
@@ -24,7 +25,7 @@ REQUIRED = ("citation", "reported_in", "source", "table", "dataset", "protocol",
             "backbone", "input_size", "pretraining", "selection", "metric", "value", "status")
 
 
-class ReferenceError(ValueError):
+class PublishedRowsError(InputError):
     """A malformed references file (the message names the file and the entry)."""
 
 
@@ -86,16 +87,16 @@ class References:
     def _check(self, entry: Any, index: int) -> None:
         label = f"{self.where}: results[{index}]"
         if not isinstance(entry, dict):
-            raise ReferenceError(f"{label} must be a mapping")
+            raise PublishedRowsError(f"{label} must be a mapping")
         missing = [k for k in REQUIRED if k not in entry]
         if missing:
-            raise ReferenceError(f"{label} lacks field(s) {', '.join(missing)}")
+            raise PublishedRowsError(f"{label} lacks field(s) {', '.join(missing)}")
         if entry["status"] not in STATUSES:
-            raise ReferenceError(f"{label}: status {entry['status']!r} is not one of {', '.join(STATUSES)}")
+            raise PublishedRowsError(f"{label}: status {entry['status']!r} is not one of {', '.join(STATUSES)}")
         if entry["metric"] not in self.metric_keys:
-            raise ReferenceError(f"{label}: metric {entry['metric']!r} has no entry in the file's 'metrics' map")
+            raise PublishedRowsError(f"{label}: metric {entry['metric']!r} has no entry in the file's 'metrics' map")
         if isinstance(entry["value"], bool) or not isinstance(entry["value"], (int, float)):
-            raise ReferenceError(f"{label}: value must be a number, got {entry['value']!r}")
+            raise PublishedRowsError(f"{label}: value must be a number, got {entry['value']!r}")
 
     def _published_settings(self, dataset: str, protocol: str | None, params: dict[str, Any]) -> list[tuple]:
         out = []
@@ -138,7 +139,7 @@ class References:
 def load_references(path: str | Path | None = None) -> References:
     """The references file at ``path`` (default ``reports/references.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_REFERENCES
-    data = read_yaml(path, ReferenceError)
+    data = read_yaml(path, PublishedRowsError)
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ReferenceError(f"{path}: expected a mapping with a 'results:' list")
+        raise PublishedRowsError(f"{path}: expected a mapping with a 'results:' list")
     return References(data, str(path))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.core.errors import InputError
 from bench.core.yamlfile import read_yaml
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
@@ -22,7 +23,7 @@ STATISTIC_KINDS = ("map_c", "map_o", "micro_ap", "group", "class")
 REQUIRED = ("key", "name", "direction", "format", "group", "source", "description")
 
 
-class SchemaError(ValueError):
+class SchemaError(InputError):
     """A malformed metric schema file (the message names the file and the entry)."""
 
 

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.core.errors import InputError
 from bench.reporting.grouping import RunGroup
 from bench.core.yamlfile import read_yaml
 
 
-class TuningError(ValueError):
+class TuningError(InputError):
     """A malformed tuning spec (the message names the file and the family)."""
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.core.errors import InputError
 from bench.core.hashing import file_sha256, json_sha256
 from bench.labels.store import StoredLabels
 from bench.plugins.method import LabelStore, Method
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 PRIOR_METHOD = "ignore"
 
 
-class ArtifactError(ValueError):
+class ArtifactError(InputError):
     """An artifact nobody produces, or an artifact option that does not apply."""
 
 

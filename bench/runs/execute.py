@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import torch
 
+from bench.core.errors import InputError, RunError
 import bench
 from bench.runs.resolve import ResolvedDataset, method_selector, prepare, resolve_dataset
 from bench.runs.artifacts import artifact_config
@@ -44,11 +45,11 @@ SELECT_POLICIES = ("val", "last", "test")
 MODE_RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {"linear": run_linear_any, "finetune": run_finetune}
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A run option out of range or inconsistent with the dataset or method."""
 
 
-class RunFailed(RuntimeError):
+class RunFailed(RunError):
     """A recorded run stopped by an error; the record holds the same reason."""
 
     def __init__(self, run_id: str, reason: str):

@@ -23,12 +23,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from bench.core.errors import InputError
 from bench.metrics import spearman
 
 HEADER = ("Classes", "avg_pred")
 
 
-class PriorFileError(ValueError):
+class PriorFileError(InputError):
     """A prior CSV that does not match the official format or the expected class list."""
 
 

@@ -5,8 +5,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+from bench.core.errors import BenchError
 
-class StoreError(RuntimeError):
+
+class StoreError(BenchError, RuntimeError):
     """The results store cannot be used: one line naming the store path and what is wrong."""
 
 

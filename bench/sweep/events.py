@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bench.core.errors import InputError
 from bench.sweep.worker import CellResult, CellTask
 
 
-class ExecutorError(ValueError):
+class ExecutorError(InputError):
     """An executor that cannot be used as asked (unknown name, Ray missing, bad resources)."""
 
 

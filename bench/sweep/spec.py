@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bench.core.errors import InputError
 from bench.plugins.params import suggest
 from bench.training.trainer import Recipe
 
@@ -33,7 +34,7 @@ RUN_TYPES = {"val_fraction": float, "mode": str, "select_on": str, "evaluator": 
 RESOURCE_TYPES = {"cpus": float, "gpus": float}
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A sweep specification that cannot be used; the message names the file, line and field."""
 
 

@@ -29,6 +29,7 @@ import timm
 import torch
 from torch import nn
 
+from bench.core.errors import InputError
 from bench.core.hashing import file_sha256
 from bench.plugins.params import suggest
 
@@ -36,7 +37,7 @@ HUB_PREFIX = "hub"
 WRAPPER_KEYS = ("model", "state_dict", "model_state_dict")
 
 
-class BackboneError(ValueError):
+class BackboneError(InputError):
     """An unknown backbone name or an unusable weights file."""
 
 

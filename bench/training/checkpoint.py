@@ -19,11 +19,13 @@ from typing import Any
 
 import torch
 
+from bench.core.errors import RunError
+
 FORMAT = 1
 LAST, BEST = "last.pt", "best.pt"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RunError):
     """A checkpoint that cannot be read or belongs to another configuration."""
 
 

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.core.errors import InputError
+
 HEADS = ("linear", "mlp")
 MODES = ("linear",)
 
 
-class UnsupportedModeError(ValueError):
+class UnsupportedModeError(InputError):
     """A training mode or head this engine cannot build (yet)."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from torch import nn
 
+from bench.core.errors import InputError
 from bench.training.backbones import check_backbone_name, weights_identity
 from bench.training.images.transforms import NORMALIZATIONS, image_transform, normalization
 from bench.training.trainer import Recipe
@@ -30,7 +31,7 @@ FEATURE_FIELDS = ("backbone", "image_size", "normalize")
 BASE_FIELDS = tuple(f.name for f in fields(Recipe))
 
 
-class RecipeError(ValueError):
+class RecipeError(InputError):
     """A recipe value out of range, or a field that does not apply to the run."""
 
 

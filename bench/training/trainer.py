@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from bench.core.errors import RunError
 from bench.labels.encoding import LabelMatrix
 from bench.plugins.method import LabelStore, Method, TrainState
 from bench.metrics import evaluate
@@ -36,7 +37,7 @@ from bench.training.inference import predict
 StepObserver = Callable[[torch.Tensor, TrainState], None]
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RunError):
     """Training cannot go on (a non-finite loss, a loss that is not a scalar, ...)."""
 
 

@@ -1,6 +1,7 @@
 """The plugin registry: discovery of files a test writes, failures listed, did-you-mean, entry points."""
 from __future__ import annotations
 
+import re
 import sys
 from importlib import metadata
 
@@ -57,7 +58,7 @@ def test_broken_plugin_is_listed_with_its_error(tmp_path, monkeypatch):
         key = str((tmp_path / "methods" / "broken_loss.py").resolve())
         assert key in failures and "not_a_module_that_exists" in failures[key]
         assert "tmp-halfsum" in METHODS.names()  # the others still load
-        with pytest.raises(UnknownPluginError, match="failed to import: ModuleNotFoundError"):
+        with pytest.raises(UnknownPluginError, match=r"failed to import: .*broken_loss\.py:\d+: ModuleNotFoundError"):
             METHODS.get("broken-loss")
         result = CliRunner().invoke(app, ["list", "methods"])
         assert result.exit_code == 0, result.output
@@ -104,3 +105,56 @@ def test_entry_point_plugins_are_registered(monkeypatch):
     finally:
         METHODS._classes = before
         METHODS.failed.pop("entry point no_such_module:X", None)
+
+
+SYNTAX_ERROR = """
+    from bench import Method, register_method
+
+    @register_method("tmp-typo")
+    class Typo(Method)
+        pass
+"""
+RAISES = """
+    from bench import Method, register_method
+
+    SCALE = 1 / 0
+
+    @register_method("tmp-divides")
+    class Divides(Method):
+        pass
+"""
+
+
+def test_a_plugin_that_fails_to_import_is_reported_with_file_and_line_wherever_named(tmp_path, monkeypatch):
+    files = {"methods/typo_file.py": SYNTAX_ERROR, "methods/raises_file.py": RAISES}
+    with temporary_plugins(tmp_path, monkeypatch, files):
+        typo = tmp_path / "methods" / "typo_file.py"
+        with pytest.raises(registry.PluginImportError, match=rf"'tmp-typo' failed to import: {re.escape(str(typo))}:5: SyntaxError: expected ':'"):
+            METHODS.get("tmp-typo")
+        raises = tmp_path / "methods" / "raises_file.py"
+        with pytest.raises(registry.PluginImportError, match=rf"{re.escape(str(raises))}:4: ZeroDivisionError: division by zero"):
+            METHODS.get("tmp-divides")
+        with pytest.raises(UnknownPluginError, match=r"2 plugin file\(s\) failed to import") as info:
+            METHODS.get("tmp-absent")
+        assert not isinstance(info.value, registry.PluginImportError)
+        run = CliRunner().invoke(app, ["run", "--method", "tmp-typo", "--dataset", "scene"])
+        assert run.exit_code == 2
+        assert f"{typo}:5: SyntaxError: expected ':'" in run.output and "Traceback" not in run.output
+        sweep = CliRunner().invoke(app, ["sweep", "--method", "tmp-divides", "--dataset", "scene", "--dry-run"])
+        assert sweep.exit_code == 2 and f"{raises}:4: ZeroDivisionError" in sweep.output, sweep.output
+        listing = CliRunner().invoke(app, ["list", "methods"])
+        assert f"{typo}:5: SyntaxError: expected ':'" in listing.output
+
+
+def test_snapshot_forgets_registrations_failures_and_modules():
+    before = METHODS.names()
+    with METHODS.snapshot():
+        @registry.register_method("tmp-inside-snapshot")
+        class Inside:  # noqa: B903 - a registration is all this test needs
+            pass
+
+        METHODS.failed["somewhere.py"] = "somewhere.py:1: SyntaxError: x"
+        sys.modules[registry.PLUGIN_NAMESPACE + ".methods.tmp_inside"] = sys
+        assert "tmp-inside-snapshot" in METHODS.names()
+    assert METHODS.names() == before and "somewhere.py" not in METHODS.failed
+    assert registry.PLUGIN_NAMESPACE + ".methods.tmp_inside" not in sys.modules

@@ -9,7 +9,7 @@ from tests.helpers.shared import shared_path
 
 from bench.labels.protocols import PROTOCOLS
 from bench.plugins.registry import DATASETS, METHODS
-from bench.reporting.references import ReferenceError, load_references
+from bench.reporting.references import PublishedRowsError, load_references
 from bench.reporting.schema import load_schema
 from bench.core.yamlfile import LOADER as YAML_LOADER
 from bench.plugins.selectors import parse_selector
@@ -114,9 +114,9 @@ def test_bad_reference_files(tmp_path):
     for change, message in (({"status": "aggregator"}, "status 'aggregator'"), ({"metric": "F1"}, "metric 'F1'"),
                             ({"value": "high"}, "value must be a number")):
         path.write_text(yaml.safe_dump({"metrics": {"mAP": "map_c"}, "results": [{**good, **change}]}))
-        with pytest.raises(ReferenceError, match=r"refs\.yaml: results\[0\]") as info:
+        with pytest.raises(PublishedRowsError, match=r"refs\.yaml: results\[0\]") as info:
             load_references(path)
         assert message in str(info.value)
     path.write_text(yaml.safe_dump({"metrics": {"mAP": "map_c"}, "results": [{"value": 1}]}))
-    with pytest.raises(ReferenceError, match="lacks field"):
+    with pytest.raises(PublishedRowsError, match="lacks field"):
         load_references(path)
