@@ -30,7 +30,7 @@ from bench.plugins.selectors import parse_dataset_selector
 from bench.cli.show import print_record
 from bench.store import Store
 from bench.training.distributed import execute_distributed, launched_by_torchrun
-from bench.training.recipes import parse_overrides, recipe_for_run
+from bench.runs.recipe_files import parse_overrides, recipe_for_run
 
 DEFAULT_METHOD = "negative"
 out = Console(soft_wrap=True)

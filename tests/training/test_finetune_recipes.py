@@ -1,4 +1,4 @@
-"""Recipes as data (``recipes/*.yaml``, ``bench.training.recipes``) and their part of the config hash."""
+"""Recipes as data (``recipes/*.yaml``, ``bench.runs.recipe_files``) and their part of the config hash."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bench.training.image_recipe import ImageRecipe, RecipeError, check_image_recipe, recipe_config, with_image_size
-from bench.training.recipes import build_recipe, load_recipe, parse_overrides, recipe_names
+from bench.runs.recipe_files import build_recipe, load_recipe, parse_overrides, recipe_names
 from bench.training.trainer import Recipe
 
 
