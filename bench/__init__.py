@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.plugins.dataset import DatasetData, DatasetPlugin, Split
 from bench.labels.encoding import NEG, POS, UNANN
-from bench.plugins.params import Param
+from bench.core.params import Param
 from bench.plugins.registry import register_dataset, register_method
 
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.plugins.conformance import CheckResult, run_checks
-from bench.plugins.params import ParamError
+from bench.core.params import ParamError
 from bench.plugins.registry import METHODS, UnknownPluginError, load_plugin_file
 from bench.plugins.selectors import SelectorError, parse_selector
 

@@ -6,7 +6,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from bench.plugins.params import Param
+from bench.core.params import Param
 from bench.labels.protocols import PROTOCOLS
 from bench.plugins.registry import DATASETS, METHODS, Registry
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.plugins.dataset import DatasetData, Split
 from bench.io.errors import DataError
-from bench.plugins.params import Param
+from bench.core.params import Param
 
 CHECK_MODES = ("exists", "header", "off")
 IMAGE_CHECK_PARAMS: dict[str, Param] = {

@@ -26,7 +26,7 @@ from bench.core.errors import InputError
 from bench.labels import files, sampling
 from bench.core.hashing import file_sha256
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
-from bench.plugins.params import Param, ParamError, resolve_params, suggest
+from bench.core.params import Param, ParamError, resolve_params, suggest
 from bench.labels.files import read_partial_label_file
 from bench.labels.sampling import drop_annotations, fixed_per_class, single_positive
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.labels.encoding import LabelMatrix
-from bench.plugins.params import Param, Parameterised
+from bench.core.params import Param, Parameterised
 
 
 @dataclass

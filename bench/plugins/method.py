@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import torch
 
 from bench.labels.store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
-from bench.plugins.params import Param, Parameterised
+from bench.core.params import Param, Parameterised
 
 
 @dataclass

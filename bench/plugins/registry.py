@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from bench.core.errors import BenchError
-from bench.plugins.params import suggest
+from bench.core.params import suggest
 
 T = TypeVar("T", bound=type)
 PLUGIN_NAMESPACE = "_bench_plugins"

@@ -32,7 +32,7 @@ from bench.store.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 from bench.plugins.method import Method
 from bench.metrics import EVALUATORS
 from bench.labels.protocols import protocol_identity
-from bench.runs.provenance import environment
+from bench.core.provenance import environment
 from bench.plugins.registry import plugin_identity
 from bench.store import RunRecord, Store, StoreError
 from bench.training.finetune.mode import run_finetune

@@ -16,7 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from bench.plugins.params import suggest
+from bench.core.params import suggest
 from bench.training.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
 from bench.training.trainer import Recipe
 from bench.core.yamlfile import read_yaml

@@ -18,7 +18,7 @@ from bench.plugins.dataset import DatasetData, DatasetPlugin
 from bench.labels.encoding import LabelMatrix, validate_labels
 from bench.labels.manifest import Manifest, build_manifest
 from bench.plugins.method import Method
-from bench.plugins.params import ParamError
+from bench.core.params import ParamError
 from bench.labels.protocols import resolve_protocol_params
 from bench.plugins.registry import DATASETS, METHODS
 from bench.plugins.selectors import format_selector, parse_dataset_selector, parse_selector

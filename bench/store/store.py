@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.runs.provenance import environment
+from bench.core.provenance import environment
 from bench.store.codecs import decode_scores, encode_scores, from_json, to_json, utc_now
 from bench.store.connection import connect, write_transaction
 from bench.store.errors import StoreError, describe_sqlite_error, filesystem_problem, one_line
@@ -108,7 +108,7 @@ class Store:
                   extra: dict | None = None) -> str:
         """Record a new "running" attempt (this host and pid); returns its id (uuid4 hex).
 
-        ``env`` defaults to ``bench.runs.provenance.environment(config.get("device", "cpu"))``.
+        ``env`` defaults to ``bench.core.provenance.environment(config.get("device", "cpu"))``.
         """
         now = utc_now()
         record = RunRecord(

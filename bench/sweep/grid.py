@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.runs.resolve import get_method, resolve_dataset
-from bench.plugins.params import suggest
+from bench.core.params import suggest
 from bench.plugins.registry import METHODS, UnknownPluginError
 from bench.runs.execute import RunConfig, resolve_config
 from bench.plugins.selectors import SelectorError, format_selector, parse_selector

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.runs.provenance import environment
+from bench.core.provenance import environment
 from bench.store import RunRecord, Store
 from bench.sweep.grid import Cell
 from bench.sweep.worker import CellResult

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from bench.core.errors import InputError
-from bench.plugins.params import suggest
+from bench.core.params import suggest
 from bench.training.trainer import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")

@@ -31,7 +31,7 @@ from torch import nn
 
 from bench.core.errors import InputError
 from bench.core.hashing import file_sha256
-from bench.plugins.params import suggest
+from bench.core.params import suggest
 
 HUB_PREFIX = "hub"
 WRAPPER_KEYS = ("model", "state_dict", "model_state_dict")

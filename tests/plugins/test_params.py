@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.plugins.params import Param, ParamError, resolve_params, suggest
+from bench.core.params import Param, ParamError, resolve_params, suggest
 
 DECLARED = {
     "gamma": Param(1.0, help="a float"),

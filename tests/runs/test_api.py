@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import bench
 from bench.cli.app import app
 from bench.labels.encoding import to_dense
-from bench.plugins.params import ParamError
+from bench.core.params import ParamError
 from bench.plugins.registry import METHODS
 from bench.runs.execute import RunConfig, execute
 from bench.store import Store

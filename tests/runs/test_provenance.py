@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import bench
-from bench.runs import provenance
+from bench.core import provenance
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
 
