@@ -9,21 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from bench.plugins.dataset import DatasetData, DatasetPlugin, Split
+from bench.core.version import __version__
+from bench.plugins.dataset import DatasetData, DatasetPlugin, ImageDataset, Split
 from bench.labels.encoding import NEG, POS, UNANN
 from bench.core.params import Param
 from bench.plugins.registry import register_dataset, register_method
+from bench.plugins.requirements import PriorSpec
 
-__version__ = "0.1.0"
 
 _LAZY = {
     "Method": "bench.plugins.method", "TrainState": "bench.plugins.method", "LabelStore": "bench.labels.store",
     "get_method": "bench.runs.resolve", "get_dataset": "bench.runs.resolve",
+    "get_dataset_class": "bench.runs.resolve",
 }
 
 __all__ = [
-    "DatasetData", "DatasetPlugin", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
-    "TrainState", "Param", "register_dataset", "register_method", "__version__", "get_dataset", "get_method",
+    "DatasetData", "DatasetPlugin", "ImageDataset", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
+    "TrainState", "Param", "PriorSpec", "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
 ]
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.cole import cole_order, cole_val_index
 from bench.io.errors import DataError, json_errors, require_dir, require_file
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS
 
@@ -62,12 +61,11 @@ def load_coco_split(json_path: Path, order: str = "id") -> tuple[np.ndarray, lis
 
 
 @register_dataset("coco")
-class Coco(DatasetPlugin):
+class Coco(ImageDataset):
     """COCO-2014 multi-label classification, fully labelled (simulation protocols apply)."""
 
     version = "1"
     description = "MS-COCO 2014 image-level labels from instances_{train,val}2014.json (80 classes)"
-    kind = "images"
     parameters = {
         "root": Param(None, type=str, help="COCO folder holding annotations/ and train2014/, val2014/"),
         "year": Param("2014", choices=("2014", "2017"), help="release: file and folder names, known sizes"),
@@ -78,10 +76,9 @@ class Coco(DatasetPlugin):
         "test_images": Param(None, type=str, help="test image folder relative to root (default val{year})"),
         "order": Param("id", choices=("id", "cole"), help="rows by image id, or Cole et al.'s order and val split"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check class list and split sizes against the release"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the COCO folder", "dataset 'coco'")
         year = self.year
         ann_dir = root / self.annotations
@@ -103,4 +100,4 @@ class Coco(DatasetPlugin):
             meta={"year": year, "order": self.order, "class_list_sha256": digest,
                   "annotations": {s: str(ann_dir / f) for s, f in files.items()}},
         )
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

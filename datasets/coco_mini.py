@@ -11,34 +11,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import DatasetData, DatasetPlugin, Param, register_dataset
-from bench.io.images import IMAGE_CHECK_PARAMS
-from bench.plugins.registry import DATASETS
+from bench import DatasetData, ImageDataset, Param, get_dataset_class, register_dataset
 
 VENDORED = Path(__file__).resolve().parent / "data" / "coco_mini"
 
 
 @register_dataset("coco-mini")
-class CocoMini(DatasetPlugin):
+class CocoMini(ImageDataset):
     """The vendored COCO thumbnails, loaded by the ``coco`` plugin."""
 
     version = "1"
     description = "256 real COCO-2017 images (128-px thumbnails, 80 classes), embedded; the real-image smoke test"
-    kind = "images"
     image_size = 64
     parameters = {
         "root": Param(None, type=str, help="folder laid out as datasets/data/coco_mini (default: the vendored copy)"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = Path(self.root) if self.root else VENDORED
-        coco = DATASETS.get("coco")(
+        coco = get_dataset_class("coco")(
             root=str(root), year="2017", train_json="instances_train.json", test_json="instances_test.json",
-            train_images="train", test_images="test", verify="classes", check_images=self.check_images,
-            max_missing=self.max_missing, missing_list_dir=self.missing_list_dir,
+            train_images="train", test_images="test", verify="classes",
         )
-        data = coco.load()
+        data = coco.read()
         data.name = "coco-mini"
         data.meta["source"] = str(root)
         return data

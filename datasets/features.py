@@ -88,7 +88,7 @@ class Features(DatasetPlugin):
 
     version = "1"
     description = "your own features: .npz (X_train/Y_train/X_test/Y_test or X/Y/split) or .parquet (X, Y, split)"
-    kind = "features"
+    modality = "features"
     parameters = {
         "path": Param(None, type=str, help=".npz or .parquet file"),
         "encoding": Param("01", choices=tuple(ALLOWED), help="01: fully labelled 0/1; ours: 1 / -1 / 0 un-annotated"),

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import DataError, require_dir, require_file
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
@@ -33,20 +32,18 @@ def parse_label_table(table: pd.DataFrame, class_names: list[str], encoding: str
 
 
 @register_dataset("folder")
-class Folder(DatasetPlugin):
+class Folder(ImageDataset):
     """A user's image folder with a CSV of image-level labels."""
 
     version = "1"
     description = "your own images + a CSV (image, split, one 0/1 or 1/-1/0 column per class)"
-    kind = "images"
     parameters = {
         "root": Param(None, type=str, help="folder holding the images and the label CSV"),
         "labels": Param("labels.csv", help="label CSV, relative to root"),
         "encoding": Param("01", choices=tuple(ALLOWED), help="01: fully labelled 0/1; ours: 1 / -1 / 0 un-annotated"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the image folder", "dataset 'folder'")
         path = require_file(root / self.labels, "label CSV")
         try:
@@ -76,4 +73,4 @@ class Folder(DatasetPlugin):
             fully_labelled=bool((splits["train"].labels != UNANN).all()),
             meta={"labels": str(path), "encoding": self.encoding},
         )
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

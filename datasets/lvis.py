@@ -24,9 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from lvis import LVIS
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import DataError, json_errors, require_dir, require_file
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.io.sparse_labels import csr_from_triplets
 
@@ -81,12 +80,11 @@ def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustiv
 
 
 @register_dataset("lvis")
-class Lvis(DatasetPlugin):
+class Lvis(ImageDataset):
     """LVIS v1: natively partial labels over 1,203 classes (positives, verified negatives)."""
 
     version = "1"
     description = "LVIS v1 image-level labels: 1,203 classes, positives + verified negatives, rare/common/frequent"
-    kind = "images"
     parameters = {
         "root": Param(None, type=str, help="folder holding the COCO 2017 images (train2017/, val2017/)"),
         "annotations": Param("annotations", help="folder of the LVIS JSONs, relative to root"),
@@ -96,10 +94,9 @@ class Lvis(DatasetPlugin):
                       help="rows: images with >= 1 annotation, or with >= 1 positive or negative"),
         "not_exhaustive_as_unannotated": Param(False, help="treat not-exhaustive categories as un-annotated"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check class list and image counts against LVIS v1"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the COCO 2017 image folder", "dataset 'lvis'")
         ann_dir = root / self.annotations
         splits, cats, meta = {}, {}, {"not_exhaustive": {}, "conflicting_pairs": {}, "images_in_json": {}}
@@ -123,4 +120,4 @@ class Lvis(DatasetPlugin):
         meta["person_index"] = names.index("person") if "person" in names else None
         data = DatasetData(name="lvis", class_names=names, train=splits["train"], test=splits["test"],
                            fully_labelled=False, class_groups=groups, meta=meta)
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

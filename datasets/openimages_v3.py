@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import require_dir
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.io.openimages import read_class_list, read_human_labels
 
@@ -34,12 +33,11 @@ def frequency_groups(labels: sp.csr_array, num_groups: int = NUM_GROUPS) -> dict
 
 
 @register_dataset("openimages-v3")
-class OpenImagesV3(DatasetPlugin):
+class OpenImagesV3(ImageDataset):
     """OpenImages V3: natively partial human-verified labels, G1..G5 frequency groups."""
 
     version = "1"
     description = "OpenImages V3 (2017_11) human-verified image-level labels, 5,000 classes, groups G1-G5"
-    kind = "images"
     image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
     parameters = {
         "root": Param(None, type=str, help="folder holding the release folder and train/, test/ images"),
@@ -50,10 +48,9 @@ class OpenImagesV3(DatasetPlugin):
         "train_images": Param("train", help="training image folder, relative to root"),
         "test_images": Param("test", help="test image folder, relative to root"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check the class count (5,000)"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the OpenImages V3 folder", "dataset 'openimages-v3'")
         release = root / self.release
         classes = read_class_list(release / self.classes)
@@ -69,4 +66,4 @@ class OpenImagesV3(DatasetPlugin):
             fully_labelled=False, class_groups=frequency_groups(train.labels),
             meta={"class_list_sha256": digest, "ingest": {"train": train.stats, "test": test.stats}},
         )
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import require_dir
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.io.miil import read_miil_csv
 from bench.io.openimages import HumanLabels, read_class_list, read_human_labels
@@ -44,12 +43,11 @@ def to_split(labels: HumanLabels, image_dir: Path, suffix: str) -> Split:
 
 
 @register_dataset("openimages-v6")
-class OpenImagesV6(DatasetPlugin):
+class OpenImagesV6(ImageDataset):
     """OpenImages V6: natively partial human-verified labels, stored sparsely."""
 
     version = "1"
     description = "OpenImages V6 human-verified image-level labels (9,605 trainable classes), sparse"
-    kind = "images"
     image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
     parameters = {
         "root": Param(None, type=str, help="folder holding the label CSVs, class files and train/, test/ images"),
@@ -64,10 +62,9 @@ class OpenImagesV6(DatasetPlugin):
         "train_images": Param("train", help="training image folder, relative to root"),
         "test_images": Param("test", help="test image folder, relative to root"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check the class count (9,605) of a given class list"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the OpenImages V6 folder", "dataset 'openimages-v6'")
         classes = None if self.classes == "labels" else read_class_list(root / self.classes)
         if self.layout == "miil":
@@ -89,4 +86,4 @@ class OpenImagesV6(DatasetPlugin):
                   "display_names": [names.get(m, m) for m in train.classes],
                   "ingest": {"train": train.stats, "test": test.stats}},
         )
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

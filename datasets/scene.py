@@ -23,7 +23,8 @@ class Scene(DatasetPlugin):
 
     version = "1"
     description = "MULAN scene: 294-d colour-moment features of 2,407 images, 6 labels (embedded)"
-    kind = "features"
+    modality = "features"
+    is_default = True  # the embedded dataset ``bench run`` uses without --dataset
     parameters = {
         "root": Param(None, type=str, help="folder holding scene.npz (default: the vendored copy)"),
     }

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import DataError, require_dir, require_file
-from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS, UNANN
 
@@ -61,20 +60,18 @@ def load_voc_split(main_dir: Path, split: str, difficult: int) -> tuple[list[str
 
 
 @register_dataset("voc2007")
-class Voc2007(DatasetPlugin):
+class Voc2007(ImageDataset):
     """PASCAL VOC 2007 classification: trainval for training, test for testing, 20 classes."""
 
     version = "1"
     description = "PASCAL VOC 2007 from ImageSets/Main (20 classes; difficult = un-annotated by default)"
-    kind = "images"
     parameters = {
         "root": Param(None, type=str, help="the VOC2007 folder (holding ImageSets/ and JPEGImages/) or VOCdevkit"),
         "difficult": Param("unannotated", choices=tuple(DIFFICULT), help="label of 'difficult' (0) entries"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check split sizes against VOC 2007"),
-        **IMAGE_CHECK_PARAMS,
     }
 
-    def load(self) -> DatasetData:
+    def read(self) -> DatasetData:
         root = require_dir(self.root, "the VOC2007 folder", "dataset 'voc2007'")
         if not (root / "ImageSets").is_dir() and (root / "VOC2007" / "ImageSets").is_dir():
             root = root / "VOC2007"
@@ -89,4 +86,4 @@ class Voc2007(DatasetPlugin):
             fully_labelled=True,
             meta={"difficult": self.difficult, "class_list_sha256": digest},
         )
-        return check_dataset_images(data, self.check_images, self.max_missing, self.missing_list_dir)
+        return data

@@ -24,8 +24,9 @@ Top-K ties are broken exactly like the official stable ascending sort: equal q's
 row-major (flat) order. We find the K-th smallest value with ``torch.topk`` and take the entries
 below it plus the first equal ones in flat order: no full argsort of the B*C entries.
 
-Engine contract: ``required_artifacts()`` lists the artifacts of this instance (``("class_prior",)``
-only when the prior rule or the soft variant is active); the prior is ``state.artifacts
+Engine contract: ``required_artifacts()`` declares the artifacts of this instance (``class_prior``,
+a ``PriorSpec`` naming the temporary ``ignore`` model, only when the prior rule or the soft variant
+is active); the prior is ``state.artifacts
 ["class_prior"]``, C floats in class order, estimated per ``prior_estimator`` (bench/runs/prior.py).
 ``ignored_mask(logits, labels, state)`` marks the entries whose gradient is exactly zero.
 
@@ -39,7 +40,7 @@ import math
 
 import torch
 
-from bench import Method, Param, TrainState, register_method
+from bench import Method, Param, PriorSpec, TrainState, register_method
 
 EPS = 1e-8
 MODES = ("negative", "ignore", "wce", "selective")
@@ -110,11 +111,12 @@ class PartialASL(Method):
     def _uses_likelihood_rule(self) -> bool:
         return self.variant in ("union", "likelihood", "soft") and self.likelihood_topk > 0
 
-    def required_artifacts(self) -> tuple[str, ...]:
-        """Artifacts this instance reads: the class prior when the prior rule or soft variant is on."""
+    def required_artifacts(self) -> dict[str, PriorSpec]:
+        """Artifacts this instance reads: the class prior when the prior rule or soft variant is on,
+        from a temporary ``ignore`` model (CSL §4) estimated per ``prior_estimator``."""
         if self.mode == "selective" and (self._uses_prior_rule() or self.variant == "soft"):
-            return ("class_prior",)
-        return ()
+            return {"class_prior": PriorSpec(method="ignore", estimator=self.prior_estimator)}
+        return {}
 
     def _prior(self, state: TrainState | None, logits: torch.Tensor) -> torch.Tensor:
         prior = None if state is None else state.artifacts.get("class_prior")
@@ -204,6 +206,7 @@ class NegativeCE(PartialASL):
     """Negative CE: un-annotated entries treated as negatives, summed (CSL Table 1 "Negative CE")."""
 
     description = "BCE with un-annotated entries as negatives, summed"
+    is_default = True  # the baseline ``bench run`` trains without --method
     parameters = _with_defaults(PartialASL.parameters, mode="negative", **CE)
 
 

@@ -34,7 +34,7 @@ def methods_table() -> Table:
 
 
 def datasets_table() -> Table:
-    return _plugin_table("datasets", DATASETS.classes(), extra="kind")
+    return _plugin_table("datasets", DATASETS.classes(), extra="modality")
 
 
 def protocols_table() -> Table:
@@ -49,4 +49,4 @@ def protocols_table() -> Table:
 def failed_lines(registry: Registry) -> list[str]:
     """One line per plugin of ``registry`` that failed to import: ``file:line: Type: message``."""
     registry.classes()  # discovery records the failures
-    return [f"{registry.kind[:-1]} plugin failed to import: {error}" for _, error in sorted(registry.failed.items())]
+    return [f"{registry.plugin_type} plugin failed to import: {error}" for _, error in sorted(registry.failed.items())]

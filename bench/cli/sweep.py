@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from bench.plugins.registry import DATASETS
 from bench.store import Store
 from bench.sweep.deps import DependencyPlan
 from bench.sweep.driver import SweepSummary, run_sweep
@@ -78,7 +79,7 @@ def sweep(
 ) -> None:
     """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
     run_options = {"select_on": select_on, "evaluator": evaluator, "device": device, "val_fraction": val_fraction}
-    grid = Shorthand(methods=method or "", datasets=dataset or "scene", seeds=seeds or "0",
+    grid = Shorthand(methods=method or "", datasets=dataset or DATASETS.default().name, seeds=seeds or "0",
                      split_seeds=split_seeds or "0", params=list(param), recipe=list(recipe), epochs=epochs,
                      run=run_options)
     grid_given = any(v is not None for v in (method, dataset, seeds, split_seeds, epochs, *run_options.values())) \

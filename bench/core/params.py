@@ -119,11 +119,17 @@ class Parameterised:
     (``self.params``), and each readable as an attribute (``self.gamma_neg``)."""
 
     name: ClassVar[str] = "plugin"
-    kind_label: ClassVar[str] = "plugin"
+    plugin_type: ClassVar[str] = "plugin"
+    description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("description") and cls.__doc__:
+            cls.description = cls.__doc__.strip().splitlines()[0]
+
     def __init__(self, **params: Any):
-        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"{self.kind_label} '{self.name}'")
+        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"{self.plugin_type} '{self.name}'")
 
     def __getattr__(self, key: str) -> Any:
         params = self.__dict__.get("params", {})

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core.version import __version__
+
 ROOT = Path(__file__).resolve().parents[2]
 GIT_TIMEOUT_S = 10.0
 
@@ -84,8 +86,6 @@ def environment(device: str = "cpu") -> dict:
     """What produced a run: ``python``, ``torch`` (+ ``torch_cuda``), ``numpy``, ``bench``, ``git_commit``,
     ``git_dirty``, ``platform``, ``hostname``, ``cpu_count``, ``device`` and ``device_name``.
     """
-    import bench
-
     commit, dirty = git_state()
     torch_version, torch_cuda = _torch_versions()
     return {
@@ -94,7 +94,7 @@ def environment(device: str = "cpu") -> dict:
         "torch": torch_version,
         "torch_cuda": torch_cuda,
         "numpy": np.__version__,
-        "bench": getattr(bench, "__version__", None),
+        "bench": __version__,
         "git_commit": commit,
         "git_dirty": dirty,
         "platform": platform.platform(),

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from bench.plugins.dataset import DatasetData, Split
+from bench.labels.splits import DatasetData, Split
 from bench.io.errors import DataError
 from bench.core.params import Param
 

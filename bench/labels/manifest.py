@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from bench.core.errors import InputError
-from bench.plugins.dataset import DatasetData
+from bench.labels.splits import DatasetData
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
 from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
 

@@ -5,66 +5,64 @@ parameters (e.g. ``root``) and implements ``load() -> DatasetData``. Rows of eac
 dataset's reference order; labels are in our encoding (``bench.labels.encoding``), dense or sparse.
 A fully labelled training split (only +-1) accepts the simulation protocols (rpa, fpc, ...); a
 natively partial one (LVIS, OpenImages) is used as-is.
+
+Declared attributes, each with its default on ``DatasetPlugin``: ``version`` ("1"), ``description``
+(the class docstring's first line when empty), ``parameters`` ({}), ``modality`` ("features": each
+split carries ``features``; "images": each split carries image paths).
+
+An image dataset subclasses ``ImageDataset`` and implements ``read() -> DatasetData`` instead of
+``load``: the base class adds the image-check parameters (``check_images``, ``max_missing``,
+``missing_list_dir``) to the declared ones and runs the checks on what ``read`` returns, once, for
+every image dataset. ``image_size`` (None: the recipe's default, 448) is the square input size its
+recipes use unless told otherwise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
-
-from bench.labels.encoding import LabelMatrix
 from bench.core.params import Param, Parameterised
+from bench.io.images import IMAGE_CHECK_PARAMS, check_dataset_images
+from bench.labels.splits import DatasetData, Split
 
-
-@dataclass
-class Split:
-    """One split: labels (N, C) plus features (N, D) float32 or image paths, and row ids."""
-
-    labels: LabelMatrix
-    features: np.ndarray | None = None
-    images: list[str] | None = None
-    ids: list[str] | None = None
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass
-class DatasetData:
-    """A loaded dataset: class list, the official training split and the test split.
-
-    ``class_groups`` maps a group name (``rare``, ``G1``, ...) to class indices; ``fully_labelled``
-    says whether every class was assessed for every training image (protocols may then simulate
-    partial labels); a few entries the dataset itself leaves un-annotated (VOC's "difficult") are
-    allowed and stay un-annotated.
-    ``val_index`` is a reference validation carve (row indices into ``train``, e.g. Cole et al.'s
-    80/20 split with seed 1200) used instead of the seeded carve when given.
-    """
-
-    name: str
-    class_names: list[str]
-    train: Split
-    test: Split
-    fully_labelled: bool = True
-    class_groups: dict[str, list[int]] = field(default_factory=dict)
-    val_index: np.ndarray | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+__all__ = ["DatasetData", "DatasetPlugin", "ImageDataset", "Split"]
+MODALITIES = ("features", "images")
 
 
 class DatasetPlugin(Parameterised):
-    """Base class of every dataset plugin."""
+    """Base class of every dataset plugin (see the module docstring)."""
 
     name: ClassVar[str] = "dataset"
-    kind_label: ClassVar[str] = "dataset"
+    plugin_type: ClassVar[str] = "dataset"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
-    kind: ClassVar[str] = "features"  # "features" or "images"
+    modality: ClassVar[str] = "features"
+    is_default: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.modality not in MODALITIES:
+            raise TypeError(f"{cls.__qualname__}.modality must be one of {', '.join(MODALITIES)}; got {cls.modality!r}")
 
     def load(self) -> DatasetData:
         raise NotImplementedError
+
+
+class ImageDataset(DatasetPlugin):
+    """Base class of image dataset plugins: ``read()`` the splits, the base class checks the images."""
+
+    modality: ClassVar[str] = "images"
+    image_size: ClassVar[int | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "parameters" in cls.__dict__:
+            cls.parameters = {**cls.parameters, **{k: v for k, v in IMAGE_CHECK_PARAMS.items() if k not in cls.parameters}}
+
+    def read(self) -> DatasetData:
+        """The dataset's splits with image paths, before the image checks."""
+        raise NotImplementedError
+
+    def load(self) -> DatasetData:
+        """``read()``, then the image checks of the declared ``check_images`` / ``max_missing``."""
+        return check_dataset_images(self.read(), self.check_images, self.max_missing, self.missing_list_dir)

@@ -11,15 +11,25 @@ implements ``loss(logits, labels, state)``:
   step, the dataset indices of the batch's rows, declared artifacts (e.g. ``state.artifacts
   ["class_prior"]``) and the run's mutable ``LabelStore``.
 
-Optional hooks ``on_epoch_start(state)`` and ``on_step_end(state)`` are called by the trainer.
-A method states the artifacts it needs in ``requires`` (names, e.g. ``("class_prior",)``) and its
-official reduction as the default of its ``reduction`` parameter.
+Declared attributes and optional hooks, each with its default here:
+
+* ``requires`` (``{}``): artifacts the method needs, name -> spec (``bench.PriorSpec`` for
+  ``class_prior``), or a sequence of names (each with its default spec); ``required_artifacts()``
+  returns them per instance (default: ``requires``);
+* ``mutates_labels`` (False): whether the method rewrites the run's label store (e.g. LL-Cp);
+* ``ignored_mask(logits, labels, state)`` (None: the method declares none): the entries whose
+  gradient is exactly zero, which the conformance suite checks;
+* ``compatible(mode, dataset, processes=1)`` (None: compatible): a reason this method cannot train
+  in a mode on a dataset class, e.g. a method that rewrites labels under multi-process training;
+* ``on_epoch_start(state)`` / ``on_step_end(state)``: called by the trainer (no-ops here).
+
+A method states its official reduction as the default of its ``reduction`` parameter.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 import torch
 
@@ -59,12 +69,13 @@ class Method(Parameterised):
     """Base class of every method plugin (see the module docstring for the contract)."""
 
     name: ClassVar[str] = "method"
-    kind_label: ClassVar[str] = "method"
+    plugin_type: ClassVar[str] = "method"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
-    requires: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[Mapping[str, Any] | tuple[str, ...]] = {}
     mutates_labels: ClassVar[bool] = False
+    is_default: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,6 +88,25 @@ class Method(Parameterised):
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
         raise NotImplementedError
+
+    def required_artifacts(self) -> dict[str, Any]:
+        """Artifact name -> spec for this instance (default: the class's ``requires``; a sequence
+        of names there means each artifact's default spec, None)."""
+        requires = type(self).requires
+        return dict(requires) if isinstance(requires, Mapping) else {name: None for name in requires}
+
+    def ignored_mask(self, logits: torch.Tensor, labels: torch.Tensor,
+                     state: TrainState | None = None) -> torch.Tensor | None:
+        """Bool (B, C) mask of the entries whose gradient is exactly zero; None declares none."""
+        return None
+
+    def compatible(self, mode: str, dataset: type, processes: int = 1) -> str | None:
+        """None when this method can train in ``mode`` on a ``dataset`` class with ``processes``
+        processes, else the reason it cannot (the default refuses only label-rewriting methods
+        under multi-process training, where each process would rewrite its own copy)."""
+        if self.mutates_labels and processes > 1:
+            return "it changes training labels, so it runs in one process only"
+        return None
 
     def on_epoch_start(self, state: TrainState) -> None:
         """Called before the first step of every epoch (``state.epoch`` is 1-based)."""

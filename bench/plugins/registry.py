@@ -1,7 +1,8 @@
 """Plugin registry: ``@register_method`` / ``@register_dataset``, discovery, lookup.
 
-Built-in plugins are the files of ``methods/`` and ``datasets/`` beside the ``bench`` package (one
-plugin per file), imported under the private namespace ``_bench_plugins.<kind>.<stem>`` so nothing
+Built-in plugins are the files of the shipped ``methods/`` and ``datasets/`` (one plugin per file;
+found by ``bench.core.resources`` in every kind of install), imported under the private namespace
+``_bench_plugins.<folder>.<stem>`` so nothing
 shadows a real package (the HuggingFace ``datasets`` package in particular). Extra folders come from
 ``BENCH_PLUGIN_PATH`` (``os.pathsep``-separated folders holding ``methods/`` and/or ``datasets/``),
 third-party packages from the entry-point groups ``bench.methods`` and ``bench.datasets``.
@@ -23,13 +24,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from bench.core.errors import BenchError
+from bench.core.resources import shipped, shipped_root
+from bench.core.errors import BenchError, InputError
 from bench.core.params import suggest
 
 T = TypeVar("T", bound=type)
 PLUGIN_NAMESPACE = "_bench_plugins"
-KINDS = ("methods", "datasets")
-ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = ("methods", "datasets")
 
 
 class UnknownPluginError(BenchError, KeyError):
@@ -61,10 +62,12 @@ def describe_failure(source: str, exc: BaseException, path: Path | None = None) 
 
 
 class Registry:
-    """Name -> plugin class for one plugin kind."""
+    """Name -> plugin class for one plugin type: ``plugin_type`` "method" or "dataset", whose files
+    live in ``folder`` ("methods", "datasets")."""
 
-    def __init__(self, kind: str, entry_point_group: str):
-        self.kind = kind
+    def __init__(self, folder: str, plugin_type: str, entry_point_group: str):
+        self.folder = folder
+        self.plugin_type = plugin_type
         self.entry_point_group = entry_point_group
         self._classes: dict[str, type] = {}
         self.failed: dict[str, str] = {}
@@ -77,7 +80,7 @@ class Registry:
             existing = self._classes.get(name)
             if existing is not None and _qualname(existing) != _qualname(cls):
                 raise ValueError(
-                    f"{self.kind[:-1]} '{name}' registered twice: {_qualname(existing)} and {_qualname(cls)}"
+                    f"{self.plugin_type} '{name}' registered twice: {_qualname(existing)} and {_qualname(cls)}"
                 )
             cls.name = name
             self._classes[name] = cls
@@ -116,13 +119,23 @@ class Registry:
         if name not in self._classes:
             source = self._failed_source(name)
             if source is not None:
-                raise PluginImportError(f"{self.kind[:-1]} '{name}' failed to import: {self.failed[source]}")
-            broken = f"; {len(self.failed)} plugin file(s) failed to import (bench list {self.kind})" if self.failed else ""
+                raise PluginImportError(f"{self.plugin_type} '{name}' failed to import: {self.failed[source]}")
+            broken = f"; {len(self.failed)} plugin file(s) failed to import (bench list {self.folder})" if self.failed else ""
             raise UnknownPluginError(
-                f"unknown {self.kind[:-1]} '{name}'{suggest(name, tuple(self._classes))}; "
+                f"unknown {self.plugin_type} '{name}'{suggest(name, tuple(self._classes))}; "
                 f"known: {', '.join(sorted(self._classes)) or 'none'}{broken}"
             )
         return self._classes[name]
+
+    def default(self) -> type:
+        """The one registered class that declares ``is_default = True`` itself (not by inheritance):
+        what ``bench run`` uses without ``--method`` / ``--dataset``."""
+        chosen = [cls for cls in self.classes().values() if cls.__dict__.get("is_default", False)]
+        if len(chosen) != 1:
+            names = ", ".join(cls.name for cls in chosen) or "none"
+            raise InputError(f"no single default {self.plugin_type} ({names} declare is_default = True): "
+                             f"name one explicitly")
+        return chosen[0]
 
     def _failed_source(self, name: str) -> str | None:
         """The failed plugin file that registers ``name`` (by its text, or by its file stem)."""
@@ -148,8 +161,8 @@ def _qualname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-METHODS = Registry("methods", "bench.methods")
-DATASETS = Registry("datasets", "bench.datasets")
+METHODS = Registry("methods", "method", "bench.methods")
+DATASETS = Registry("datasets", "dataset", "bench.datasets")
 _REGISTRIES = {"methods": METHODS, "datasets": DATASETS}
 
 
@@ -168,7 +181,7 @@ _discovered = False
 
 def plugin_folders() -> list[Path]:
     """Folders searched for ``methods/`` and ``datasets/``: the built-ins, then BENCH_PLUGIN_PATH."""
-    folders = [ROOT]
+    folders = [shipped_root()]
     for item in os.environ.get("BENCH_PLUGIN_PATH", "").split(os.pathsep):
         if item.strip():
             folders.append(Path(item).expanduser().resolve())
@@ -185,11 +198,13 @@ def _ensure_namespace(name: str) -> None:
             sys.modules[mod] = module
 
 
-def load_plugin_file(path: Path, kind: str) -> types.ModuleType | None:
-    """Import one plugin file under the private namespace; record failures instead of raising."""
+def load_plugin_file(path: Path, folder: str) -> types.ModuleType | None:
+    """Import one plugin file of ``folder`` ("methods" or "datasets") under the private namespace;
+    record failures instead of raising."""
     path = Path(path).resolve()
     folder_tag = hashlib.sha1(str(path.parent.parent).encode()).hexdigest()[:8]
-    namespace = f"{PLUGIN_NAMESPACE}.{kind}" if path.parent.parent == ROOT else f"{PLUGIN_NAMESPACE}.x{folder_tag}.{kind}"
+    builtin = path.parent == shipped(folder)
+    namespace = f"{PLUGIN_NAMESPACE}.{folder}" if builtin else f"{PLUGIN_NAMESPACE}.x{folder_tag}.{folder}"
     module_name = f"{namespace}.{path.stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -202,7 +217,7 @@ def load_plugin_file(path: Path, kind: str) -> types.ModuleType | None:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
         del sys.modules[module_name]
-        _REGISTRIES[kind].record_failure(str(path), exc, path)
+        _REGISTRIES[folder].record_failure(str(path), exc, path)
         return None
     return module
 
@@ -213,12 +228,12 @@ def discover(force: bool = False) -> None:
     if _discovered and not force:
         return
     _discovered = True
-    for folder in plugin_folders():
-        for kind in KINDS:
-            for path in sorted((folder / kind).glob("*.py")):
+    for root in plugin_folders():
+        for folder in FOLDERS:
+            for path in sorted((root / folder).glob("*.py")):
                 if not path.name.startswith("_"):
-                    load_plugin_file(path, kind)
-    for kind, registry in _REGISTRIES.items():
+                    load_plugin_file(path, folder)
+    for registry in _REGISTRIES.values():
         for ep in metadata.entry_points(group=registry.entry_point_group):
             try:
                 obj = ep.load()
@@ -229,7 +244,7 @@ def discover(force: bool = False) -> None:
 
 
 def failed_plugins() -> dict[str, str]:
-    """Plugin file (or entry point) -> the error it raised on import, for both kinds."""
+    """Plugin file (or entry point) -> the error it raised on import, for both plugin types."""
     discover()
     return {**METHODS.failed, **DATASETS.failed}
 

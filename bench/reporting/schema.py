@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.core.resources import shipped
 from bench.core.errors import InputError
 from bench.core.yamlfile import read_yaml
 
-REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
+REPORTS_DIR = shipped("reports")
 DEFAULT_SCHEMA = REPORTS_DIR / "metrics.yaml"
 DIRECTIONS = ("max", "min")
 GROUPS = ("accuracy", "group", "class", "diagnostic", "cost", "summary")

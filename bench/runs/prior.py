@@ -1,12 +1,26 @@
-"""Class-prior estimation from model outputs (CSL, Ben-Baruch et al. CVPR 2022, §4 and eq. 10), and the
-official prior CSV format.
+"""The class prior (CSL, Ben-Baruch et al. CVPR 2022, §4 and eq. 10; docs/methods.md §4): its
+estimators, the official CSV format, its cache key, its diagnostics and the ``class_prior`` artifact.
+
+A method declares it with ``PriorSpec(method=..., estimator=...)`` (``bench.plugins.requirements``).
+The run's ``prior_path`` (the official ``Classes,avg_pred`` CSV, class order checked) gives the prior
+when set; otherwise the run's mode trains a temporary model with ``PriorSpec.method`` on the run's
+own training rows, model, recipe and seed (``ArtifactRequest.estimate_prior``) and
 
 * ``posthoc``: prior_c = mean over the training set of sigmoid(z_c), from one inference pass of the
-  temporary Ignore-mode model after training (CSL eq. 10): feed every batch's logits once to a
-  ``PriorAccumulator`` (or call ``posthoc_prior`` on all logits).
-* ``running``: the official ``ComputePrior`` behaviour (reference_semantics.md §1.4): a running mean
-  of sigmoid(z) over every training step's predictions since step 0, never reset between epochs:
-  feed each training batch's logits to one ``PriorAccumulator`` for the whole run.
+  temporary model after training (CSL eq. 10): feed every batch's logits once to a
+  ``PriorAccumulator`` (or call ``posthoc_prior`` on all logits);
+* ``running``: the official ``ComputePrior`` behaviour: a running mean of sigmoid(z) over every
+  training step's predictions since step 0, never reset between epochs: feed each training batch's
+  logits to one ``PriorAccumulator`` for the whole run.
+
+A produced prior is cached in the store's artifacts table under ``prior_cache_key``: the manifest's
+sha256 and ``prior_key_fields`` (dataset plugin and parameters, protocol, split, mode, recipe, seed,
+estimator, the temporary method's identity), all taken from the resolved configuration, so a sweep
+groups the cells that share a prior (``prior_group``) by the same fields. Diagnostics recorded with
+the prior: Spearman's rho with the true class frequencies over all classes and the k most frequent
+(CSL Figure 7) and the calibration error mean_c |prior_c - freq_c|, against the true training
+frequencies when the dataset is fully labelled, else against the annotated frequencies
+pos_c / (pos_c + neg_c).
 
 CSV (``train_avg_preds.csv`` of the official code): header ``Classes,avg_pred``, then one
 ``name,value`` row per class in class-index order. The released COCO FPC-1000 file ends with a
@@ -17,16 +31,26 @@ from __future__ import annotations
 import csv
 import warnings
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from bench.core.errors import InputError
-from bench.metrics import spearman
+from bench.core.hashing import file_sha256, json_sha256
+from bench.labels.encoding import label_counts
+from bench.metrics import spearman, top_k_spearman
+from bench.plugins.registry import METHODS, plugin_identity
+from bench.plugins.requirements import PriorSpec
+from bench.runs.artifacts import ArtifactError, ArtifactRequest, register_artifact
+
+if TYPE_CHECKING:
+    import torch
+
+    from bench.labels.manifest import Manifest
 
 HEADER = ("Classes", "avg_pred")
+ARTIFACT = PriorSpec.artifact
 
 
 class PriorFileError(InputError):
@@ -42,6 +66,8 @@ class PriorAccumulator:
 
     def update(self, logits: torch.Tensor | np.ndarray) -> None:
         """Add a (B, C) batch of logits."""
+        import torch  # estimators run inside training, which has torch loaded
+
         probs = torch.sigmoid(torch.as_tensor(logits).detach().float()).double()
         if probs.ndim != 2 or probs.shape[1] != self.total.shape[0]:
             raise ValueError(f"prior: expected logits of shape (B, {self.total.shape[0]}), got {tuple(probs.shape)}")
@@ -58,7 +84,7 @@ class PriorAccumulator:
 def posthoc_prior(logits: torch.Tensor | np.ndarray | Iterable[torch.Tensor]) -> np.ndarray:
     """CSL eq. 10: mean over the training set of sigmoid(z_c). ``logits``: one (N, C) array or an
     iterable of (B, C) batches from one inference pass."""
-    batches = [logits] if isinstance(logits, (torch.Tensor, np.ndarray)) else list(logits)
+    batches = [logits] if hasattr(logits, "shape") else list(logits)
     if not batches:
         raise ValueError("prior: no logits given")
     accumulator = PriorAccumulator(int(np.shape(batches[0])[1]))
@@ -129,3 +155,97 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def spearman_by_top_k(prior: np.ndarray, true_counts: np.ndarray) -> dict[str, float]:
+    """CSL Figure 7: Spearman's rho of the estimated prior with the true class frequencies over the
+    k most frequent classes, for k = 10, 20, ... and k = C (keys are k as text; NaN values dropped)."""
+    num_classes = len(true_counts)
+    ks = sorted({*range(10, num_classes + 1, 10), num_classes} - {0, 1})
+    curve = {str(k): top_k_spearman(prior, true_counts, k) for k in ks}
+    return {k: rho for k, rho in curve.items() if not np.isnan(rho)}
+
+
+def prior_diagnostics(prior: np.ndarray, manifest: Manifest) -> dict[str, Any]:
+    """Spearman (all classes and top-k) and calibration mean_c |prior_c - freq_c| of ``prior``
+    against the training rows' true frequencies, or their annotated frequencies when the truth is
+    unknown (see the module docstring). NaN values are reported as None."""
+    if manifest.true_positives is not None:
+        counts = np.asarray(manifest.true_positives, dtype=np.float64)
+        frequency, reference = counts / max(len(manifest.train_index), 1), "true"
+    else:
+        counts_by_kind = label_counts(manifest.labels[np.asarray(manifest.train_index)])
+        annotated = counts_by_kind.positives + counts_by_kind.negatives
+        counts = np.asarray(counts_by_kind.positives, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frequency, reference = counts / annotated, "annotated"
+    known = ~np.isnan(frequency)
+    rho = prior_spearman(prior, counts)
+    out: dict[str, Any] = {
+        "reference": reference, "spearman": None if np.isnan(rho) else rho,
+        "calibration_error": float(np.mean(np.abs(prior[known] - frequency[known]))) if known.any() else None,
+    }
+    if reference == "true":
+        out["spearman_topk"] = spearman_by_top_k(prior, counts)
+    return out
+
+
+def prior_key_fields(config: dict[str, Any]) -> dict[str, Any] | None:
+    """What, besides the manifest, decides a run-produced prior, from a resolved configuration;
+    None when the run needs no prior or reads it from a file."""
+    spec = (config.get("artifacts") or {}).get(ARTIFACT)
+    if not spec or spec.get("source") != "run":
+        return None
+    return {
+        "dataset": config["dataset"], "protocol": config["protocol"], "split": config["split"],
+        "mode": config["mode"], "recipe": config["recipe"], "seed": config["seed"],
+        "estimator": spec.get("estimator"), "method": spec.get("method"),
+    }
+
+
+def prior_group(config: dict[str, Any]) -> str | None:
+    """Runs whose configurations share this value share their produced prior (or None)."""
+    fields = prior_key_fields(config)
+    return None if fields is None else json_sha256(fields)
+
+
+def prior_cache_key(config: dict[str, Any], manifest_sha256: str) -> str:
+    """The store key of a run-produced prior: its group's fields and the manifest's sha256."""
+    return json_sha256({"manifest_sha256": manifest_sha256, **prior_key_fields(config)})
+
+
+def configure_prior(spec: PriorSpec | None, prior_path: str | None) -> dict[str, Any]:
+    """The class prior's part of a run's configuration: the file's sha256, or the temporary method's
+    identity and the estimator (``spec`` None: ``PriorSpec()``)."""
+    spec = spec or PriorSpec()
+    if prior_path is not None:
+        try:
+            return {"source": "file", "sha256": file_sha256(prior_path)}
+        except OSError as exc:
+            raise ArtifactError(f"prior_path {prior_path}: {exc.strerror or exc}") from None
+    return {"source": "run", "method": plugin_identity(METHODS.get(spec.method)), "estimator": spec.estimator}
+
+
+@register_artifact(ARTIFACT, configure=configure_prior, file_option="prior_path")
+def class_prior(spec: PriorSpec | None, request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]:
+    """The class prior of the run (see the module docstring): C float32 values in class order."""
+    import torch
+
+    spec = spec or PriorSpec()
+    run, manifest, config = request.resolved.run, request.prepared.manifest, request.resolved.config
+    if run.prior_path is not None:
+        values = read_prior_csv(run.prior_path, manifest.class_names)
+        meta: dict[str, Any] = {"source": "file", "path": str(run.prior_path), "sha256": file_sha256(run.prior_path)}
+    else:
+        key = prior_cache_key(config, manifest.sha256)
+        cached = request.store.get_artifact(ARTIFACT, key)
+        if cached is not None:
+            values = np.frombuffer(cached[0], dtype="<f8").copy()
+            meta = {**cached[1], "cached": True}
+        else:
+            values = request.estimate_prior(METHODS.get(spec.method)(), spec.estimator)
+            meta = {"source": "run", "key": key, "manifest_sha256": manifest.sha256, **prior_key_fields(config)}
+            request.store.put_artifact(ARTIFACT, key, values.astype("<f8").tobytes(), meta)
+            meta = {**meta, "cached": False}
+    meta.update(prior_diagnostics(values, manifest))
+    return torch.as_tensor(values, dtype=torch.float32, device=request.device), meta

@@ -6,7 +6,8 @@ plus two optional keys that are not fields: ``mode`` (the run mode the recipe is
 every key; ``parse_overrides(["lr=1e-4", "amp=off"])`` types ``--set`` values by the field's
 declared type (``none`` / ``null`` for optional fields, ``true`` / ``false`` for booleans), and
 ``build_recipe(values, overrides, image_dataset)`` makes the ``Recipe`` or ``ImageRecipe`` a run uses
-and ``recipe_for_run`` picks the file (``csl`` for ``--mode finetune``, ``linear`` otherwise). Every
+and ``recipe_for_run`` picks the file (the mode's ``default_recipe``: ``csl`` for ``--mode finetune``,
+``linear`` for ``--mode linear``). Every
 error names the file, the field and the allowed values.
 """
 from __future__ import annotations
@@ -16,12 +17,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from bench.core.resources import shipped
 from bench.core.params import suggest
-from bench.training.image_recipe import BASE_FIELDS, ImageRecipe, RecipeError
-from bench.training.trainer import Recipe
+from bench.runs.modes import get_mode
+from bench.runs.recipe import BASE_FIELDS, ImageRecipe, Recipe, RecipeError
 from bench.core.yamlfile import read_yaml
 
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES_DIR = shipped("recipes")
 META_KEYS = ("mode", "description")
 FIELD_TYPES: dict[str, Any] = typing.get_type_hints(ImageRecipe)
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -125,11 +127,6 @@ def build_recipe(values: dict[str, Any], overrides: dict[str, Any], image_datase
     return Recipe(**{k: v for k, v in merged.items() if k in BASE_FIELDS})
 
 
-def default_recipe(mode: str) -> str:
-    """The recipe a mode uses unless told otherwise: ``csl`` for finetune, ``linear`` for linear."""
-    return "csl" if mode == "finetune" else "linear"
-
-
 def recipe_for_run(mode: str | None, image_dataset: bool, recipe: str | None,
                    overrides: dict[str, Any]) -> tuple[str, Recipe]:
     """(mode, recipe) of a ``bench run``: the mode given, else the recipe file's, else ``linear``;
@@ -139,5 +136,5 @@ def recipe_for_run(mode: str | None, image_dataset: bool, recipe: str | None,
         mode = mode or meta.get("mode") or "linear"
     else:
         mode = mode or "linear"
-        values, _ = load_recipe(default_recipe(mode))
+        values, _ = load_recipe(get_mode(mode).default_recipe)
     return mode, build_recipe(values, overrides, image_dataset)

@@ -10,18 +10,20 @@ labelled dataset, native partial labels for LVIS / OpenImages).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.plugins.dataset import DatasetData, DatasetPlugin
 from bench.labels.encoding import LabelMatrix, validate_labels
 from bench.labels.manifest import Manifest, build_manifest
-from bench.plugins.method import Method
 from bench.core.params import ParamError
 from bench.labels.protocols import resolve_protocol_params
 from bench.plugins.registry import DATASETS, METHODS
 from bench.plugins.selectors import format_selector, parse_dataset_selector, parse_selector
+
+if TYPE_CHECKING:
+    from bench.plugins.method import Method
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ def method_selector(text: str, **params: Any) -> tuple[type[Method], dict[str, A
         raise ParamError(f"method '{selector.name}': parameter '{doubled[0]}' given both in the selector and as a keyword")
     merged: dict[str, Any] = {**selector.params, **params}
     return cls, merged, format_selector(selector.name, merged)
+
+
+def get_dataset_class(name: str) -> type[DatasetPlugin]:
+    """The dataset plugin class registered as ``name`` (for a plugin that builds on another's
+    reader, e.g. ``coco-mini`` on ``coco``)."""
+    return DATASETS.get(name)
 
 
 def get_method(selector_or_name: str, **params: Any) -> Method:

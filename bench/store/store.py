@@ -270,19 +270,20 @@ class Store:
 
     # -- artifacts -------------------------------------------------------------------------------
 
-    def put_artifact(self, kind: str, key: str, payload: bytes, meta: dict) -> None:
-        """Store ``payload`` under (kind, key), replacing what was there (e.g. a class prior)."""
+    def put_artifact(self, name: str, key: str, payload: bytes, meta: dict) -> None:
+        """Store ``payload`` of artifact ``name`` under ``key``, replacing what was there (e.g. a
+        class prior). The table's ``kind`` column holds the artifact name."""
         meta_json = to_json(meta, "meta")
         with self._writing() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO artifacts (kind, key, payload, meta, created_at) VALUES (?, ?, ?, ?, ?)",
-                (kind, key, bytes(payload), meta_json, utc_now()),
+                (name, key, bytes(payload), meta_json, utc_now()),
             )
 
-    def get_artifact(self, kind: str, key: str) -> tuple[bytes, dict] | None:
-        """(payload, meta) stored under (kind, key), or None."""
+    def get_artifact(self, name: str, key: str) -> tuple[bytes, dict] | None:
+        """(payload, meta) of artifact ``name`` stored under ``key``, or None."""
         with self._connection() as conn:
-            row = conn.execute("SELECT payload, meta FROM artifacts WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            row = conn.execute("SELECT payload, meta FROM artifacts WHERE kind = ? AND key = ?", (name, key)).fetchone()
         return None if row is None else (bytes(row["payload"]), from_json(row["meta"]))
 
     # -- export ----------------------------------------------------------------------------------

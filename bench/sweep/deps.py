@@ -1,11 +1,10 @@
 """Dependencies between cells: the class prior a Selective cell needs, trained once and shared.
 
-The engine trains a prior with a temporary ``ignore`` model and caches it in the store under a key
-built from the manifest sha256, mode, recipe, seed, estimator and the ignore method's identity
-(``bench.runs.artifacts.class_prior``). That key needs the loaded data; the sweep groups cells by what
-determines it instead, all in the resolved configuration (``prior_group``): dataset and protocol
-(which fix the manifest together with the split), split, mode, recipe, seed, estimator and the prior
-method. Within a group, one cell runs first and produces the prior; its worker returns it (with the
+The engine trains a prior with a temporary model and caches it in the store under a key built from
+the manifest sha256 and the prior's fields of the resolved configuration (``bench.runs.prior``).
+The manifest needs the loaded data; the sweep groups cells by the same fields without it
+(``bench.runs.prior.prior_group``): dataset and protocol (which fix the manifest together with the
+split), split, mode, recipe, seed, estimator and the temporary method. Within a group, one cell runs first and produces the prior; its worker returns it (with the
 key the engine used, from the run record's artifact provenance) and every later cell of the group
 receives it, so the prior is trained once however many Selective cells share it. A prior already in
 the store (found through the provenance of a done run of the same group) is shared from the start.
@@ -17,34 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from bench.core.hashing import json_sha256
+from bench.runs.prior import ARTIFACT as PRIOR
+from bench.runs.prior import prior_group
 from bench.store import Store
 from bench.sweep.grid import Cell
 
-PRIOR = "class_prior"
-
-
 @dataclass(frozen=True)
 class SharedArtifact:
-    """An artifact as the store holds it: ``(kind, key) -> (payload, meta)``."""
+    """An artifact as the store holds it: ``(artifact name, key) -> (payload, meta)``."""
 
-    kind: str
+    name: str
     key: str
     payload: bytes
     meta: dict[str, Any]
-
-
-def prior_group(config: dict[str, Any]) -> str | None:
-    """The group of a resolved configuration (a cell's or a stored run's) whose class prior is
-    produced by a run, or None when it needs none (or reads it from a file)."""
-    prior = (config.get("artifacts") or {}).get(PRIOR)
-    if not prior or prior.get("source") != "run":
-        return None
-    return json_sha256({
-        "dataset": config["dataset"], "protocol": config["protocol"], "split": config["split"],
-        "mode": config["mode"], "recipe": config["recipe"], "seed": config["seed"],
-        "estimator": config["method"]["params"].get("prior_estimator", "posthoc"), "prior_method": prior["method"],
-    })
 
 
 def provenance_keys(extra: dict[str, Any]) -> dict[str, str]:
@@ -102,7 +86,7 @@ class DependencyPlan:
         if self.producer.get(group) == cell.index:
             del self.producer[group]
         for artifact in artifacts:
-            if artifact.kind == PRIOR:
+            if artifact.name == PRIOR:
                 self.known.setdefault(group, artifact)
 
     def describe(self, cells: list[Cell]) -> dict[int, str]:

@@ -15,10 +15,10 @@ from typing import Any
 from bench.runs.resolve import get_method, resolve_dataset
 from bench.core.params import suggest
 from bench.plugins.registry import METHODS, UnknownPluginError
-from bench.runs.execute import RunConfig, resolve_config
+from bench.runs.config import RunConfig, resolve_config
 from bench.plugins.selectors import SelectorError, format_selector, parse_selector
 from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe, RecipeError
 
 DEFAULT_RECIPE = Recipe().to_dict()
 
@@ -101,7 +101,10 @@ def expand(spec: SweepSpec) -> list[Cell]:
     """
     _check_global_params(spec)
     _check_datasets(spec)
-    recipes = [Recipe(**combo) for combo in _combinations(spec.recipe)]
+    try:
+        recipes = [Recipe(**combo) for combo in _combinations(spec.recipe)]
+    except RecipeError as exc:
+        raise SpecError(f"{spec.locate('recipe')}: {_one_line(exc)}") from None
     cells: list[Cell] = []
     seen: set[str] = set()
     for dataset in spec.datasets:

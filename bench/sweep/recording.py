@@ -33,8 +33,8 @@ def record_failure(store: Store, cell: Cell, reason: str) -> RunRecord:
 def record_result(store: Store, cell: Cell, result: CellResult) -> RunRecord:
     """Store ``result`` (see the module docstring); returns the cell's last stored record."""
     for artifact in result.artifacts:
-        if store.get_artifact(artifact.kind, artifact.key) is None:
-            store.put_artifact(artifact.kind, artifact.key, artifact.payload, artifact.meta)
+        if store.get_artifact(artifact.name, artifact.key) is None:
+            store.put_artifact(artifact.name, artifact.key, artifact.payload, artifact.meta)
     stored: RunRecord | None = None
     for data in result.records:
         record = RunRecord.from_dict(data)

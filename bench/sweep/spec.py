@@ -26,7 +26,7 @@ import yaml
 
 from bench.core.errors import InputError
 from bench.core.params import suggest
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
 RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}

@@ -27,7 +27,8 @@ import torch
 
 from bench.plugins.method import Method, TrainState
 from bench.plugins.registry import discover
-from bench.runs.execute import RunConfig, RunFailed, execute, resolve_config
+from bench.runs.config import RunConfig, resolve_config
+from bench.runs.execute import RunFailed, execute
 from bench.store import Store
 from bench.sweep.deps import SharedArtifact, provenance_keys
 
@@ -124,17 +125,17 @@ def _one_line(exc: BaseException) -> str:
 
 def _collect(scratch: Store, given: list[SharedArtifact], result: CellResult) -> None:
     """Copy the scratch store's records, scores and newly produced artifacts into ``result``."""
-    given_keys = {(a.kind, a.key) for a in given}
+    given_keys = {(a.name, a.key) for a in given}
     for record in scratch.runs():
         result.records.append(record.to_dict())
         blob = scratch.scores_blob(record.id)
         if blob is not None:
             result.scores[record.id] = blob
-        for kind, key in provenance_keys(record.extra).items():
-            stored = scratch.get_artifact(kind, key)
-            if stored is not None and (kind, key) not in given_keys:
-                result.artifacts.append(SharedArtifact(kind, key, stored[0], stored[1]))
-                given_keys.add((kind, key))
+        for name, key in provenance_keys(record.extra).items():
+            stored = scratch.get_artifact(name, key)
+            if stored is not None and (name, key) not in given_keys:
+                result.artifacts.append(SharedArtifact(name, key, stored[0], stored[1]))
+                given_keys.add((name, key))
 
 
 def run_cell(task: CellTask, report: Reporter | None = None) -> CellResult:
@@ -146,7 +147,7 @@ def run_cell(task: CellTask, report: Reporter | None = None) -> CellResult:
         folder.mkdir(parents=True, exist_ok=True)
         scratch = Store(folder / "cell.db")
         for artifact in task.artifacts:
-            scratch.put_artifact(artifact.kind, artifact.key, artifact.payload, artifact.meta)
+            scratch.put_artifact(artifact.name, artifact.key, artifact.payload, artifact.meta)
         try:
             _apply_env(task)
             if report is not None:

@@ -2,24 +2,18 @@
 
 torchrun sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address; ``init_from_env``
 joins the process group (``nccl`` for CUDA, ``gloo`` for the CPU) and gives each process its device
-(``cuda:LOCAL_RANK``). ``execute_distributed`` runs one configuration on every process: rank 0
-decides whether it is already done (and tells the others), resolves, records and finishes the one
-store record; the other ranks train their shard and take part in the collective evaluation, whose
-scores are gathered on rank 0 (``gather_to_main``). A single process (no ``WORLD_SIZE`` > 1) is
+(``cuda:LOCAL_RANK``); ``bench.cli.torchrun`` runs a configuration on every process. The collective
+evaluation's scores are gathered on rank 0 (``gather_to_main``). A single process (no ``WORLD_SIZE`` > 1) is
 world 1, rank 0, and every helper here is then a no-op.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
-
-if TYPE_CHECKING:
-    from bench.runs.execute import RunConfig, RunOutcome
-    from bench.store import Store
 
 
 @dataclass(frozen=True)
@@ -81,29 +75,3 @@ def gather_to_main(value: Any) -> list[Any] | None:
     out: list[Any] | None = [None] * here.size if here.is_main else None
     dist.gather_object(value, out, dst=0)
     return out
-
-
-def execute_distributed(config: RunConfig, store: Store, *, force: bool = False,
-                        progress: bool | None = None) -> RunOutcome | None:
-    """Run ``config`` on every process of the group (see the module docstring).
-
-    Returns the outcome on rank 0 and None on the other ranks. Only ``--mode finetune`` trains
-    across processes.
-    """
-    from bench.runs.resolve import prepare
-    from bench.runs.execute import MODE_RUNNERS, ConfigError, RunOutcome, execute, resolve_config
-
-    if config.mode != "finetune":
-        raise ConfigError(f"mode '{config.mode}' runs in one process; torchrun applies to --mode finetune")
-    config = replace(config, device=init_from_env(config.device))
-    here = world()
-    resolved = resolve_config(config)
-    done = store.latest_done(resolved.config_hash) if here.is_main and not force else None
-    skip = broadcast_from_main(done is not None)
-    if skip:
-        return RunOutcome("skipped", done) if here.is_main else None
-    if here.is_main:
-        return execute(resolved, store, force=True, progress=progress)
-    prepared = prepare(resolved.dataset, config.split_seed, config.val_fraction)
-    MODE_RUNNERS[config.mode](resolved, prepared, store, False)
-    return None

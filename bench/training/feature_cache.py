@@ -33,7 +33,8 @@ from filelock import FileLock
 
 from bench.core.hashing import json_sha256
 from bench.training.backbones import create_backbone, weights_identity
-from bench.training.image_recipe import ImageRecipe, recipe_transform
+from bench.runs.recipe import ImageRecipe
+from bench.training.image_recipe import recipe_transform
 from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision, infer
 

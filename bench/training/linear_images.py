@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bench.runs.resolve import PreparedDataset
+from bench.runs.result import RunResult
 from bench.training.feature_cache import cache_root, cached_features
 from bench.training.images.loader import default_workers
 from bench.training.linear_mode import run_linear
 
 if TYPE_CHECKING:
-    from bench.runs.execute import ResolvedRun
+    from bench.runs.config import ResolvedRun
     from bench.store import Store
 
 
@@ -36,12 +37,12 @@ def with_cached_features(resolved: ResolvedRun, prepared: PreparedDataset, store
     return PreparedDataset(prepared.selector, featured, prepared.manifest), cached
 
 
-def run_linear_any(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+def run_linear_any(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> RunResult:
     """``run_linear`` on dataset features, or on cached backbone features for image datasets."""
     if prepared.data.train.features is not None:
         return run_linear(resolved, prepared, store, progress)
     featured, cached = with_cached_features(resolved, prepared, store)
-    results = run_linear(resolved, featured, store, progress)
-    results["extra"]["features"] = cached.provenance()
-    results["timings"]["extract_s"] = 0.0 if cached.hit else cached.meta["extract_s"]
-    return results
+    result = run_linear(resolved, featured, store, progress)
+    result.extra["features"] = cached.provenance()
+    result.timings["extract_s"] = 0.0 if cached.hit else cached.meta["extract_s"]
+    return result

@@ -12,24 +12,28 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
-from bench.runs.resolve import PreparedDataset
+from bench.labels.store import StoredLabels
+from bench.plugins.method import Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
+from bench.runs.prior import PriorAccumulator, posthoc_prior
+from bench.runs.resolve import PreparedDataset
+from bench.runs.result import RunResult
 from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
 from bench.plugins.method import LabelStore
 from bench.training.heads import build_model
-from bench.training.inference import predict
+from bench.training.inference import logits_of, predict
 from bench.training.tensors import intra_op_threads, store_labels
 from bench.training.trainer import Monitor, train
 
 if TYPE_CHECKING:
-    from bench.runs.execute import ResolvedRun
+    from bench.runs.config import ResolvedRun
     from bench.store import Store
 
 
@@ -52,16 +56,36 @@ def _monitor(resolved: ResolvedRun, prepared: PreparedDataset, device: torch.dev
     return Monitor("val", _features(prepared, "val", device), prepared.labels("val"))
 
 
-def run_linear(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
-    """Train and evaluate (on one intra-op thread on CPU, see ``intra_op_threads``); returns the
-    keyword arguments of ``Store.finish_run``."""
+def run_linear(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> RunResult:
+    """Train and evaluate (on one intra-op thread on CPU, see ``intra_op_threads``)."""
     if torch.device(resolved.run.device).type == "cpu":
         with intra_op_threads(1):
             return _run(resolved, prepared, store, progress)
     return _run(resolved, prepared, store, progress)
 
 
-def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
+def temporary_prior(build: Callable[[], torch.nn.Module], train_x: torch.Tensor, train_labels: StoredLabels,
+                    resolved: ResolvedRun, progress: bool | None) -> Callable[[Method, str], np.ndarray]:
+    """``ArtifactRequest.estimate_prior`` of this mode: train ``method`` (e.g. ``ignore``) on the
+    run's features, recipe and seed, without a monitor, and return its class prior (float64, (C,)),
+    ``posthoc`` (CSL eq. 10) or ``running`` (bench.runs.prior)."""
+
+    def estimate(method: Method, estimator: str) -> np.ndarray:
+        run = resolved.run
+        accumulator = PriorAccumulator(train_labels.shape[1])
+        observers = (lambda logits, state: accumulator.update(logits),) if estimator == "running" else ()
+        result = train(
+            build, method, features=train_x, label_store=LabelStore(train_labels, train_x.device), recipe=run.recipe,
+            seed=run.seed, monitor=None, select_best=False, progress=progress, step_observers=observers,
+        )
+        if estimator == "running":
+            return accumulator.value()
+        return posthoc_prior(logits_of(result.model, train_x))
+
+    return estimate
+
+
+def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> RunResult:
     run, data = resolved.run, prepared.data
     device = torch.device(run.device)
     test_labels = data.test.labels
@@ -76,7 +100,7 @@ def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progres
 
     train_labels = store_labels(prepared.labels("train"), device)
     artifacts, provenance = resolve_artifacts(resolved.method, ArtifactRequest(
-        resolved, prepared, store, build, train_x, train_labels, progress))
+        resolved, prepared, store, run.device, temporary_prior(build, train_x, train_labels, resolved, progress)))
     label_store = LabelStore(train_labels, device)
     result = train(
         build, resolved.method, features=train_x, label_store=label_store, recipe=run.recipe, seed=run.seed,
@@ -88,23 +112,17 @@ def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progres
     evaluation = evaluate(scores, test_labels, run.evaluator, data.class_groups)
     stored_scores = entry_scores(scores, canonical_csr(test_labels)).astype(np.float32)
     eval_seconds = result.eval_seconds + time.perf_counter() - started
-    metrics = evaluation.to_dict()
-    per_class_ap = metrics.pop("per_class_ap")
-    return {
-        "metrics": metrics,
-        "per_class_ap": per_class_ap,
-        "class_names": list(data.class_names),
-        "evaluator": run.evaluator,
-        "selection": result.selection,
-        "timings": {"train_s": result.train_seconds, "eval_s": eval_seconds},
-        "cost": {
+    return RunResult(
+        evaluation=evaluation, class_names=list(data.class_names), selection=result.selection,
+        timings={"train_s": result.train_seconds, "eval_s": eval_seconds},
+        cost={
             "device": device.type, "device_count": 1, "peak_host_mb": peak_host_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
             "samples_per_s": result.samples_per_s, "epochs": result.epochs, "steps": result.steps,
         },
-        "test_scores": stored_scores,
-        "extra": {
+        test_scores=stored_scores,
+        extra={
             "history": result.history, "label_changes": label_store.changes, "artifacts": provenance,
             "train_rows": int(train_x.shape[0]), "val_rows": int(prepared.rows("val").size),
         },
-    }
+    )

@@ -20,7 +20,7 @@ import copy
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -32,6 +32,7 @@ from bench.core.errors import RunError
 from bench.labels.encoding import LabelMatrix
 from bench.plugins.method import LabelStore, Method, TrainState
 from bench.metrics import evaluate
+from bench.runs.recipe import Recipe
 from bench.training.inference import predict
 
 StepObserver = Callable[[torch.Tensor, TrainState], None]
@@ -39,22 +40,6 @@ StepObserver = Callable[[torch.Tensor, TrainState], None]
 
 class TrainingError(RunError):
     """Training cannot go on (a non-finite loss, a loss that is not a scalar, ...)."""
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a head is trained; every field is part of a run's configuration hash."""
-
-    epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 64
-    weight_decay: float = 1e-4
-    pct_start: float = 0.2
-    head: str = "linear"
-    hidden: int = 256
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

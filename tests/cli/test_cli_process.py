@@ -10,9 +10,11 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+
+from bench.runs.execute import execute
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 
 BENCH = Path(sys.executable).with_name("bench")
 SLOW = """

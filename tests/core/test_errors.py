@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import bench
 from bench.cli import app as cli_app
+from bench.cli import results as cli_results
 from bench.core.errors import BenchError, InputError, RunError
 
 SIGNALS = {"CheckSkipped", "_NotHexIds"}  # control flow inside one module, never shown to a user
@@ -50,8 +51,8 @@ def test_the_cli_prints_one_line_with_the_exit_code_of_the_error(monkeypatch, ra
     def boom(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(cli_app, "print_record", boom)
-    monkeypatch.setattr(cli_app.Store, "get_run", lambda self, run_id: None)
+    monkeypatch.setattr(cli_results, "print_record", boom)
+    monkeypatch.setattr(cli_results.Store, "get_run", lambda self, run_id: None)
     result = CliRunner().invoke(cli_app.app, ["show", "abc"])
     assert result.exit_code == code
     assert result.output.strip() == line

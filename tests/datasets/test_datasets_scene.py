@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from bench.labels.encoding import NEG, POS, is_fully_labelled
-from bench.plugins.registry import DATASETS, ROOT
+from bench.core.resources import shipped
+from bench.plugins.registry import DATASETS
 from tests.helpers.shared import shared_path
 
-VENDORED = ROOT / "datasets" / "data" / "scene" / "scene.npz"
+VENDORED = shipped("datasets") / "data" / "scene" / "scene.npz"
 SHA256 = "29d5e48efe027d42ad23a27e3b8cbcde3e3a3cb464beb131c9eb23af5d0cf2da"
 
 
@@ -36,7 +37,7 @@ def test_scene_loads_with_the_documented_shapes_and_totals():
     assert totals.tolist() == [427, 364, 397, 433, 533, 431]  # SOURCE.md
     assert set(np.unique(data.train.labels)) == {POS, NEG}
     assert len(data.train.ids) == 1211 and data.train.ids[0] == "train-0"
-    assert DATASETS.get("scene").kind == "features"
+    assert DATASETS.get("scene").modality == "features"
 
 
 def test_root_reads_another_copy_and_names_a_missing_file(tmp_path):

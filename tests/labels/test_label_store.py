@@ -11,10 +11,11 @@ import torch
 from bench.runs.resolve import get_dataset
 from bench.labels.store import LabelStore
 from bench.labels.encoding import to_dense
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+from bench.runs.execute import execute
 from bench.labels.sparse_rows import SparseLabelRows
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 from tests.helpers.plugins import temporary_plugins
 
 
@@ -129,13 +130,13 @@ FEATURE_DATASETS = """
 
     @register_dataset("tmp-labels-dense")
     class Dense(DatasetPlugin):
-        kind = "features"
+        modality = "features"
         def load(self):
             return _data("tmp-labels-dense", False)
 
     @register_dataset("tmp-labels-sparse")
     class Sparse(DatasetPlugin):
-        kind = "features"
+        modality = "features"
         def load(self):
             return _data("tmp-labels-sparse", True)
 """

@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 
+from bench import PriorSpec
 from bench.plugins.method import TrainState
 from bench.core.params import ParamError
 from bench.plugins.registry import METHODS
@@ -132,11 +133,13 @@ def test_stable_smallest_mask_helper():
 
 def test_mean_reduction_and_required_artifacts():
     assert run("negative", reduction="mean") == pytest.approx(run("negative") / 6, rel=1e-6)
-    assert METHODS.get("selective")().required_artifacts() == ("class_prior",)
-    assert METHODS.get("selective")(prior_threshold=None).required_artifacts() == ()
-    assert METHODS.get("selective")(prior_threshold=None, variant="soft").required_artifacts() == ("class_prior",)
-    assert METHODS.get("selective")(variant="likelihood").required_artifacts() == ()
-    assert METHODS.get("negative")().required_artifacts() == ()
+    assert METHODS.get("selective")().required_artifacts() == {"class_prior": PriorSpec("ignore", "posthoc")}
+    assert METHODS.get("selective")(prior_estimator="running").required_artifacts() == {
+        "class_prior": PriorSpec("ignore", "running")}
+    assert METHODS.get("selective")(prior_threshold=None).required_artifacts() == {}
+    assert list(METHODS.get("selective")(prior_threshold=None, variant="soft").required_artifacts()) == ["class_prior"]
+    assert METHODS.get("selective")(variant="likelihood").required_artifacts() == {}
+    assert METHODS.get("negative")().required_artifacts() == {}
 
 
 def test_bad_prior_and_fixed_preset_mode_are_clear_errors():

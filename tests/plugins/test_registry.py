@@ -8,6 +8,7 @@ from importlib import metadata
 import pytest
 from typer.testing import CliRunner
 
+from bench.core.resources import shipped
 from bench.plugins import registry
 from bench.cli.app import app
 from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError, failed_plugins, plugin_identity
@@ -81,7 +82,7 @@ def test_builtin_plugins_do_not_shadow_the_datasets_package():
     assert module.__name__ == f"{registry.PLUGIN_NAMESPACE}.datasets.scene"
     assert "datasets.scene" not in sys.modules and "scene" not in sys.modules
     shadow = sys.modules.get("datasets")
-    assert shadow is None or not str(getattr(shadow, "__file__", "") or "").startswith(str(registry.ROOT))
+    assert shadow is None or not str(getattr(shadow, "__file__", "") or "").startswith(str(shipped("datasets")))
 
 
 def test_entry_point_plugins_are_registered(monkeypatch):

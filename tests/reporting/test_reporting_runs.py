@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from bench.reporting import build_report
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+from bench.runs.execute import execute
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 
 
 def test_report_of_real_scene_runs(tmp_path):

@@ -15,9 +15,10 @@ from bench.cli.app import app
 from bench.labels.encoding import to_dense
 from bench.core.params import ParamError
 from bench.plugins.registry import METHODS
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+from bench.runs.execute import execute
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 from tests.helpers.plugins import temporary_plugins
 
 README = Path(__file__).resolve().parents[2] / "README.md"

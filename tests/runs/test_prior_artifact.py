@@ -11,12 +11,14 @@ from bench.runs.artifacts import ArtifactError
 from bench.plugins.method import LabelStore
 from bench.runs.prior import posthoc_prior, write_prior_csv
 from bench.plugins.registry import METHODS
-from bench.runs.execute import RunConfig, execute, resolve_config
+from bench.runs.config import RunConfig, resolve_config
+from bench.runs.execute import execute
 from bench.store import Store
 from bench.training.heads import build_model
 from bench.training.inference import logits_of
 from bench.training.tensors import label_tensor
-from bench.training.trainer import Recipe, train
+from bench.runs.recipe import Recipe
+from bench.training.trainer import train
 from tests.helpers.plugins import temporary_plugins
 
 DATASET = "scene+rpa[p=0.5]"
@@ -112,7 +114,7 @@ def test_prior_path_needs_a_method_that_uses_it(tmp_path, store):
 
 
 def test_top_k_spearman_curve_follows_csl_figure_7():
-    from bench.runs.artifacts import spearman_by_top_k
+    from bench.runs.prior import spearman_by_top_k
 
     truth = np.arange(80, 0, -1, dtype=float)
     prior = truth.copy()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from bench.core.errors import InputError
 import torch
 
 from bench.store.heartbeat import Heartbeat
@@ -13,9 +15,11 @@ from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
 from bench.labels.protocols import ProtocolError
 from bench.plugins.registry import DATASETS
-from bench.runs.execute import ConfigError, RunConfig, RunFailed, config_hash, execute, resolve_config
+from bench.runs.config import RunConfig, config_hash, resolve_config
+from bench.runs.execute import RunFailed, execute
+from bench.runs.modes import ConfigError
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 from tests.helpers.plugins import temporary_plugins
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,17 +142,20 @@ def test_last_epoch_policy_without_validation(store):
 
 
 @pytest.mark.parametrize("config, message", [
-    (RunConfig("negative", "scene", mode="finetune"), "trains image backbones; dataset 'scene' has features"),
-    (RunConfig("negative", "scene", val_fraction=0.0), "needs a validation split"),
-    (RunConfig("negative", "scene", select_on="best"), "select_on must be one of"),
-    (RunConfig("negative", "scene", evaluator="voc"), "evaluator must be one of"),
-    (RunConfig("negative", "scene", recipe=Recipe(head="cnn")), "head must be one of"),
-    (RunConfig("negative", "scene", recipe=Recipe(epochs=0)), "epochs must be >= 1"),
-    (RunConfig("negative", "scene", device="tpu"), "device 'tpu'"),
+    (lambda: RunConfig("negative", "scene", mode="finetune"), "trains image backbones; dataset 'scene' has features"),
+    (lambda: RunConfig("negative", "scene", val_fraction=0.0), "needs a validation split"),
+    (lambda: RunConfig("negative", "scene", select_on="best"), "select_on must be one of"),
+    (lambda: RunConfig("negative", "scene", evaluator="voc"), "evaluator must be one of"),
+    (lambda: RunConfig("negative", "scene", recipe=Recipe(head="cnn")), "head must be one of"),
+    (lambda: RunConfig("negative", "scene", recipe=Recipe(epochs=0)), "epochs must be >= 1"),
+    (lambda: RunConfig("negative", "scene", device="tpu"), "device 'tpu'"),
+    (lambda: RunConfig("negative", "scene", mode="nosuch"), "mode 'nosuch' is not available"),
 ])
 def test_bad_options_raise_before_anything_is_stored(store, config, message):
-    with pytest.raises(ConfigError, match=message):
-        execute(config, store, progress=False)
+    """Run options are checked by the runner (ConfigError), recipe fields when the recipe is built
+    (RecipeError): both are input errors, raised before anything is stored."""
+    with pytest.raises(InputError, match=message):
+        execute(config(), store, progress=False)
     assert store.runs() == []
 
 

@@ -9,9 +9,10 @@ import torch
 from bench.runs.resolve import get_dataset
 from bench.labels.encoding import to_dense
 from bench.plugins.registry import METHODS
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+from bench.runs.execute import execute
 from bench.store import Store
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 from tests.helpers.plugins import temporary_plugins
 
 PLUGINS = {
@@ -21,7 +22,7 @@ PLUGINS = {
 
         @register_dataset("tmp-poisoned")
         class Poisoned(DatasetPlugin):
-            kind = "features"
+            modality = "features"
 
             def load(self):
                 rng = np.random.default_rng(0)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.runs import artifacts
 from bench.store import Store
 from bench.sweep.deps import PRIOR, DependencyPlan, SharedArtifact, prior_group
 from bench.sweep.driver import run_sweep
 from bench.sweep.executors import LocalExecutor
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, shorthand_spec
+from bench.training import linear_mode
 
 
 def _cells(methods: str, seeds: str = "0", params: list[str] | None = None, **run):
@@ -51,15 +51,20 @@ def store(tmp_path):
 
 
 def _count_prior_training(monkeypatch, counter: Path) -> None:
-    """Every call of the engine's prior trainer appends a line to ``counter`` (forked cells inherit it)."""
-    train_prior = artifacts._train_prior
+    """Every prior the linear mode trains appends a line to ``counter`` (forked cells inherit it)."""
+    make_estimator = linear_mode.temporary_prior
 
-    def counting(request, estimator):
-        with counter.open("a") as handle:
-            handle.write("trained\n")
-        return train_prior(request, estimator)
+    def counting_estimator(*args, **kwargs):
+        estimate = make_estimator(*args, **kwargs)
 
-    monkeypatch.setattr(artifacts, "_train_prior", counting)
+        def counting(method, estimator):
+            with counter.open("a") as handle:
+                handle.write("trained\n")
+            return estimate(method, estimator)
+
+        return counting
+
+    monkeypatch.setattr(linear_mode, "temporary_prior", counting_estimator)
 
 
 def test_prior_trained_once_for_all_selective_cells(tmp_path, monkeypatch, store):

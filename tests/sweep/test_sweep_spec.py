@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-from bench.runs.execute import RunConfig, resolve_config
+from bench.runs.config import RunConfig, resolve_config
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
 from bench.sweep.spec import SpecError, load_spec
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 
 
 def _write(tmp_path, text: str):

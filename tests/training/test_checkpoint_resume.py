@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from bench.runs.execute import RunConfig, execute
+from bench.runs.config import RunConfig
+
+from bench.runs.execute import execute
 from bench.store import Store
 from bench.training.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
-from bench.training.image_recipe import ImageRecipe
+from bench.runs.recipe import ImageRecipe
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=48, epochs=4, batch_size=32, deterministic=True)

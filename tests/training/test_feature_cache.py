@@ -15,7 +15,8 @@ import bench.training.feature_cache as feature_cache
 from bench.core.hashing import json_sha256
 from bench.training.backbones import create_backbone
 from bench.training.feature_cache import cached_features, feature_key
-from bench.training.image_recipe import ImageRecipe, recipe_transform
+from bench.runs.recipe import ImageRecipe
+from bench.training.image_recipe import recipe_transform
 
 CPU = torch.device("cpu")
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=32, batch_size=4)

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from bench.cli.app import app
 from bench.plugins.registry import DATASETS
-from bench.runs.execute import RunConfig, execute, resolve_config
+from bench.runs.config import RunConfig, resolve_config
+from bench.runs.execute import execute
 from bench.store import Store
-from bench.training.image_recipe import ImageRecipe
+from bench.runs.recipe import ImageRecipe
 from bench.training.images.rows import BadImageWarning
 
 VENDORED = Path(__file__).resolve().parents[2] / "datasets" / "data" / "coco_mini"
@@ -31,7 +32,7 @@ def test_coco_mini_is_vendored_and_loads_through_the_coco_plugin():
     assert (len(data.train), len(data.test), data.num_classes) == (126, 128, 80)
     assert data.class_names[0] == "person" and all(Path(p).is_file() for p in data.train.images + data.test.images)
     assert sum(p.stat().st_size for p in VENDORED.rglob("*")) < 3 * 2**20
-    assert DATASETS.get("coco-mini").kind == "images" and DATASETS.get("coco-mini").image_size == 64
+    assert DATASETS.get("coco-mini").modality == "images" and DATASETS.get("coco-mini").image_size == 64
 
 
 def test_cli_finetunes_resnet18_on_coco_mini(tmp_path):

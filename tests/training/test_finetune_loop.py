@@ -11,7 +11,7 @@ from bench.training.finetune.loop import fit
 from bench.training.trainer import adam_with_l2
 from bench.training.finetune.setup import FitSetup
 from bench.training.finetune.state import cpu_state
-from bench.training.image_recipe import ImageRecipe
+from bench.runs.recipe import ImageRecipe
 from bench.training.images import BadImages, ImageRows, image_transform
 from bench.training.images.inference import Precision
 from bench.training.tensors import label_tensor

@@ -6,9 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.training.image_recipe import ImageRecipe, RecipeError, check_image_recipe, recipe_config, with_image_size
+from bench.runs.recipe import ImageRecipe, RecipeError
+from bench.training.modes import FINETUNE, LINEAR
 from bench.runs.recipe_files import build_recipe, load_recipe, parse_overrides, recipe_names
-from bench.training.trainer import Recipe
+from bench.runs.recipe import Recipe
 
 
 def test_shipped_recipes_load_and_csl_is_the_image_recipe_default():
@@ -70,33 +71,41 @@ def test_image_fields_on_a_feature_dataset():
 
 def test_recipe_checks_name_the_field():
     with pytest.raises(RecipeError, match="amp must be one of auto, bf16, fp16, off; got 'fp8'"):
-        check_image_recipe(ImageRecipe(amp="fp8"))
+        ImageRecipe(amp="fp8")
     with pytest.raises(RecipeError, match="ema_decay must be in"):
-        check_image_recipe(ImageRecipe(ema_decay=1.0))
+        ImageRecipe(ema_decay=1.0)
 
 
-class WithSize:
+class Images:
+    name, modality, image_size = "tmp-images", "images", None
+
+
+class WithSize(Images):
     image_size = 96
 
 
+class Features:
+    name, modality = "tmp-features", "features"
+
+
 def test_automatic_image_size_comes_from_the_dataset_plugin():
-    assert with_image_size(ImageRecipe(), WithSize).image_size == 96
-    assert with_image_size(ImageRecipe(), object).image_size == 448
-    assert with_image_size(ImageRecipe(image_size=64), WithSize).image_size == 64
+    assert FINETUNE.prepare(ImageRecipe(backbone="resnet18"), WithSize)[0].image_size == 96
+    assert FINETUNE.prepare(ImageRecipe(backbone="resnet18"), Images)[0].image_size == 448
+    assert FINETUNE.prepare(ImageRecipe(backbone="resnet18", image_size=64), WithSize)[0].image_size == 64
 
 
 def test_recipe_config_hashes_what_matters_per_mode(tmp_path):
-    assert recipe_config(Recipe(), "linear", "features") == {k: v for k, v in Recipe().to_dict().items() if k != "hidden"}
+    assert LINEAR.prepare(Recipe(), Features)[1] == {k: v for k, v in Recipe().to_dict().items() if k != "hidden"}
     weights = tmp_path / "w.pth"
     torch.save({"x": torch.zeros(1)}, weights)
     recipe = ImageRecipe(pretrained=str(weights), image_size=96)
-    finetune = recipe_config(recipe, "finetune", "images")
+    finetune = FINETUNE.prepare(recipe, Images)[1]
     assert finetune["weights"]["source"] == "file" and len(finetune["weights"]["sha256"]) == 64
     assert "pretrained" not in finetune and "head" not in finetune and finetune["ema_decay"] == 0.9997
     assert str(weights) not in str(finetune)
-    linear = recipe_config(recipe, "linear", "images")
+    linear = LINEAR.prepare(recipe, Images)[1]
     assert set(linear) == {"epochs", "lr", "batch_size", "weight_decay", "pct_start", "head", "backbone",
                            "image_size", "normalize", "weights"}
-    assert recipe_config(replace(recipe, cutout=0.0), "linear", "images") == linear
+    assert LINEAR.prepare(replace(recipe, cutout=0.0), Images)[1] == linear
     with pytest.raises(RecipeError, match="image recipe"):
-        recipe_config(Recipe(), "finetune", "images")
+        FINETUNE.prepare(Recipe(), Images)

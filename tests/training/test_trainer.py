@@ -11,7 +11,8 @@ import torch
 from bench import LabelStore, Method, TrainState
 from bench.training.heads import build_model
 from bench.training.inference import logits_of, predict
-from bench.training.trainer import Monitor, Recipe, TrainingError, train
+from bench.runs.recipe import Recipe
+from bench.training.trainer import Monitor, TrainingError, train
 
 N, D, C = 120, 8, 3
 

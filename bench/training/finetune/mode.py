@@ -7,12 +7,13 @@ epoch, or -- only when asked, and flagged -- on the test split, and scores the t
 the raw and the EMA weights of the selected epoch: the record's metrics and test scores are those of
 the selected variant, ``extra.test_variants`` holds both. Test labels are read only after training.
 
-A method that needs a class prior gets it from ``--prior-path`` or from a temporary ignore-method
-model trained the same way (``bench.training.finetune.prior``; cached in the store). Checkpoints go
+A method that needs a class prior gets it from ``--prior-path`` or from a temporary model trained
+the same way with the method its ``PriorSpec`` names (``bench.training.finetune.prior``; cached in
+the store by ``bench.runs.prior``). Checkpoints go
 to ``bench.training.checkpoint.checkpoint_root(store)/<config hash>``; with ``run.resume`` a
 run continues from the last finished epoch. They are removed once the run's results are computed.
 Under DDP every process trains its shard, the monitored split is scored collectively, and rank 0
-alone scores the test split and returns the results (the other ranks return an empty dict).
+alone scores the test split and returns the results (the other ranks return None).
 """
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from bench.plugins.method import Method
+from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.resolve import PreparedDataset
-from bench.runs.artifacts import PRIOR_METHOD, ArtifactRequest, resolve_artifacts
+from bench.runs.result import RunResult
 from bench.labels.encoding import canonical_csr, validate_labels
 from bench.plugins.method import LabelStore
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
-from bench.plugins.registry import METHODS
 from bench.training.backbones import create_backbone
 from bench.training.checkpoint import LAST, RunCheckpoints, checkpoint_root
 from bench.training.distributed import world
@@ -47,7 +49,7 @@ from bench.training.linear_mode import peak_host_mb
 from bench.training.tensors import store_labels
 
 if TYPE_CHECKING:
-    from bench.runs.execute import ResolvedRun
+    from bench.runs.config import ResolvedRun
     from bench.store import Store
 
 
@@ -66,10 +68,6 @@ def deterministic_algorithms(enabled: bool) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(before)
         torch.backends.cudnn.benchmark = benchmark
-
-
-def _no_features_model() -> torch.nn.Module:
-    raise FinetuneError("finetune runs train their artifacts on images (ArtifactRequest.estimate_prior)")
 
 
 def _monitor(resolved: ResolvedRun, prepared: PreparedDataset, transform: Any, size: int) -> Monitored | None:
@@ -98,8 +96,8 @@ def _score_test(setup: FitSetup, result: Any, rows: ImageRows, bad: BadImages, b
 
 class SetupFactory:
     """Builds the ``FitSetup`` of the run's model and of its temporary prior model (same backbone,
-    recipe, rows, augmentation and seed; the prior model gets the ``ignore`` method, a copy of the
-    labels, no monitor and no checkpoints)."""
+    recipe, rows, augmentation and seed; the prior model gets the method the ``PriorSpec`` names, a
+    copy of the labels, no monitor and no checkpoints)."""
 
     def __init__(self, resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None):
         run, data = resolved.run, prepared.data
@@ -131,27 +129,27 @@ class SetupFactory:
             resume=run.resume and main, progress=bool(self.progress),
         )
 
-    def prior(self, estimator: str) -> np.ndarray:
-        """The class prior estimated by a temporary ignore-method model (``bench.training.finetune.prior``)."""
+    def prior(self, method: Method, estimator: str) -> np.ndarray:
+        """The class prior estimated by a temporary ``method`` model (``bench.training.finetune.prior``)."""
         model, _ = self.model()
-        setup = self.setup(model, METHODS.get(PRIOR_METHOD)(), main=False, artifacts={})
+        setup = self.setup(model, method, main=False, artifacts={})
         images = ImageRows(self.train_paths, recipe_transform(self.recipe, model, False), self.recipe.image_size)
         return estimate_prior(setup, estimator, images)
 
     def artifacts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The artifacts the method requires (a class prior: from ``--prior-path`` or estimated)."""
-        request = ArtifactRequest(self.resolved, self.prepared, self.store, _no_features_model,
-                                  torch.empty(0, device=self.device), self.labels, self.progress,
-                                  estimate_prior=self.prior)
+        request = ArtifactRequest(self.resolved, self.prepared, self.store, str(self.device), self.prior)
         return resolve_artifacts(self.resolved.method, request)
 
 
-def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> dict[str, Any]:
-    """Train and evaluate; returns the keyword arguments of ``Store.finish_run`` (see the docstring)."""
+def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
+                 progress: bool | None) -> RunResult | None:
+    """Train and evaluate (see the module docstring); None on the processes other than rank 0."""
     run, data, recipe, here = resolved.run, prepared.data, resolved.run.recipe, world()
     device = torch.device(run.device)
-    if here.size > 1 and resolved.method.mutates_labels:
-        raise FinetuneError(f"method '{resolved.method.name}' changes training labels; it runs in one process only")
+    reason = resolved.method.compatible("finetune", type(resolved.dataset.plugin), processes=here.size)
+    if reason:
+        raise FinetuneError(f"method '{resolved.method.name}': {reason}")
     test_labels = validate_labels(data.test.labels, f"dataset '{data.name}' test labels", data.num_classes)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -165,7 +163,7 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
                           "configuration, which --resume would continue", stacklevel=2)
         result = fit(setup, select_best=run.select_on != "last")
         if not here.is_main:
-            return {}
+            return None
         started = time.perf_counter()
         test_bad = BadImages("test", data.test.images)
         test_rows = ImageRows(data.test.images, recipe_transform(recipe, model, False), recipe.image_size)
@@ -173,21 +171,18 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
     variant = result.selection["variant"]
     evaluations = {v: evaluate(s, test_labels, run.evaluator, data.class_groups) for v, s in scores.items()}
     eval_seconds = result.eval_seconds + time.perf_counter() - started
-    metrics = evaluations[variant].to_dict()
-    per_class_ap = metrics.pop("per_class_ap")
     setup.checkpoints.clear()
-    return {
-        "metrics": metrics, "per_class_ap": per_class_ap, "class_names": list(data.class_names),
-        "evaluator": run.evaluator, "selection": result.selection,
-        "timings": {"train_s": result.train_seconds, "eval_s": eval_seconds},
-        "cost": {
+    return RunResult(
+        evaluation=evaluations[variant], class_names=list(data.class_names), selection=result.selection,
+        timings={"train_s": result.train_seconds, "eval_s": eval_seconds},
+        cost={
             "device": device.type, "device_count": here.size, "peak_host_mb": peak_host_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
             "samples_per_s": result.images_seen / max(result.train_seconds, 1e-9), "epochs": recipe.epochs,
             "steps": result.steps,
         },
-        "test_scores": entry_scores(scores[variant], canonical_csr(test_labels)).astype(np.float32),
-        "extra": {
+        test_scores=entry_scores(scores[variant], canonical_csr(test_labels)).astype(np.float32),
+        extra={
             "history": result.history, "label_changes": setup.label_store.changes, "artifacts": provenance,
             "train_rows": len(factory.train_paths), "val_rows": int(prepared.rows("val").size),
             "backbone": {"name": recipe.backbone, "weights": weights.to_dict()},
@@ -198,4 +193,4 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
                            **({setup.monitor.name + "_monitor": setup.monitor.bad.to_dict()} if setup.monitor else {})},
             "resumed_from_epoch": result.resumed_from_epoch, "world_size": here.size,
         },
-    }
+    )

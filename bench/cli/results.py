@@ -1,0 +1,81 @@
+"""Reading results: ``bench show``, ``bench report`` and ``bench export``."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bench.cli.common import STORE_OPTION, err, out
+from bench.cli.show import print_record
+from bench.core.errors import writing
+from bench.runs.resolve import resolve_dataset
+from bench.store import Store
+
+
+def show(
+    run_id: str = typer.Argument(..., help="run id or a unique prefix"),
+    store: Optional[Path] = STORE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="the whole record as JSON"),
+) -> None:
+    """Show one run record: configuration, metrics, per-class AP, timings, environment."""
+    print_record(out, Store(store).get_run(run_id), as_json=as_json)
+
+
+class ReportFormat(str, Enum):
+    md = "md"
+    html = "html"
+
+
+def report(
+    dataset: Optional[list[str]] = typer.Option(None, "--dataset", "-d", help="only these datasets (selector or plugin name; repeatable)"),
+    fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", help="md (stdout or a file with PNG figures) or html (a static site)"),
+    output: Optional[Path] = typer.Option(None, "--out", "-o", help="a .md file or a folder (required for html)"),
+    cost: bool = typer.Option(False, "--cost", help="add device-hours and peak-memory columns"),
+    references: str = typer.Option("all", "--references", help="published rows: all | matched | none"),
+    significance: str = typer.Option("auto", "--significance", help="auto | bootstrap | seeds | off"),
+    n_boot: int = typer.Option(1000, "--n-boot", help="paired-bootstrap resamples"),
+    tune: Optional[Path] = typer.Option(None, "--tune", help="YAML declaring tuned rows (family, grid)"),
+    timestamp: bool = typer.Option(False, "--timestamp", help="write the generation time (off: output diffs cleanly)"),
+    store: Optional[Path] = STORE_OPTION,
+) -> None:
+    """Leaderboards like the CSL paper's: mean ± std (n) over seeds, best bold, significance marks,
+    published reference rows with deltas, figures (Markdown with PNGs, or an HTML site)."""
+    from bench.reporting import build_report
+
+    wanted = [_report_dataset_label(d) for d in dataset] if dataset else None
+    with writing(output):
+        result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost, references=references,
+                              significance=significance, n_boot=n_boot, tuning=str(tune) if tune else None,
+                              timestamp=timestamp)
+    if output is None:
+        typer.echo(result, nl=False)
+    else:
+        err.print(f"wrote {result}", markup=False)
+
+
+def _report_dataset_label(text: str) -> str:
+    """Canonical label of a full selector (``p=0.50`` -> ``p=0.5``); a bare plugin name as given."""
+    return resolve_dataset(text).label if any(ch in text for ch in "+[") else text
+
+
+def export(
+    path: Path = typer.Argument(..., help="output file (.csv or .parquet)"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv or parquet (default: from the file suffix)"),
+    latest: bool = typer.Option(False, "--latest", help="only the latest done run of each configuration"),
+    store: Optional[Path] = STORE_OPTION,
+) -> None:
+    """Write the runs (with per-class AP columns) to CSV or parquet."""
+    chosen = fmt or ("parquet" if path.suffix == ".parquet" else "csv")
+    with writing(path):
+        rows = Store(store).export(path, chosen, latest_done_per_config=latest)
+    err.print(f"wrote {rows} run(s) to {path}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``bench show``, ``bench report`` and ``bench export``."""
+    app.command(epilog="Example: bench show 3fa2c9e1")(show)
+    app.command(epilog="Example: bench report --format html --out site/   "
+                       "(or: bench report -d 'scene+rpa[p=0.5]' > board.md)")(report)
+    app.command(epilog="Example: bench export runs.parquet --latest")(export)

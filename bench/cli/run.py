@@ -1,0 +1,132 @@
+"""``bench run``: train one method on one dataset and record the run (skipped when already done).
+
+The dataset selector is resolved once, here, and the resolved run travels to the runner as a value.
+Without ``--method`` / ``--dataset`` the run uses the plugins that declare themselves the default
+(``is_default``: the Negative CE baseline on the embedded scene dataset).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from bench.cli.common import STORE_OPTION, err, out
+from bench.cli.official_args import translate_official_args
+from bench.plugins.registry import DATASETS, METHODS
+from bench.plugins.selectors import parse_dataset_selector
+from bench.runs.config import RunConfig, processes, resolve_config
+from bench.runs.execute import execute
+from bench.runs.recipe_files import parse_overrides, recipe_for_run
+from bench.runs.resolve import resolve_dataset
+from bench.store import Store
+
+
+def _overrides(settings: list[str], **flags: Any) -> dict[str, Any]:
+    """Recipe fields from ``--set field=value`` and the explicit flags (which win); None = not given."""
+    return {**parse_overrides(settings), **{k: v for k, v in flags.items() if v is not None}}
+
+
+RUN_EPILOG = ("Examples: bench run --method negative --dataset 'scene+rpa[p=0.5]' --seed 1\n\n"
+              "bench run --mode finetune --backbone resnet18 --dataset coco-mini")
+
+
+def run(
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="method selector, e.g. 'p-asl[gamma_neg=4]' "
+                                                                   "(default: the default baseline, Negative CE)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset selector, e.g. 'scene+rpa[p=0.5]' "
+                                                                     "(default: the embedded default, scene)"),
+    seed: int = typer.Option(0, help="training seed (initialisation, batch order)"),
+    split_seed: int = typer.Option(0, help="seed of the partial-label protocol and the validation carve"),
+    val_fraction: float = typer.Option(0.2, help="fraction of the training rows held out for model selection"),
+    mode: Optional[str] = typer.Option(None, help="linear (a head on features; default) or finetune (image "
+                                                  "backbones end to end); default: the recipe's"),
+    recipe: Optional[str] = typer.Option(None, help="recipe name in recipes/ or a .yaml path (default: csl for "
+                                                    "finetune, linear for linear)"),
+    settings: list[str] = typer.Option([], "--set", help="override a recipe field, e.g. --set lr=1e-4 (repeatable)"),
+    epochs: Optional[int] = typer.Option(None, help="training epochs (default: the recipe's)"),
+    lr: Optional[float] = typer.Option(None, help="peak learning rate of the one-cycle schedule (Adam)"),
+    batch_size: Optional[int] = typer.Option(None, help="batch size (all processes together)"),
+    weight_decay: Optional[float] = typer.Option(None, help="L2 weight decay on weight matrices"),
+    head: Optional[str] = typer.Option(None, help="linear or mlp (feature heads)"),
+    hidden: Optional[int] = typer.Option(None, help="hidden units of the mlp head"),
+    backbone: Optional[str] = typer.Option(None, help="timm model name (image datasets), e.g. resnet50, tresnet_m"),
+    pretrained: Optional[str] = typer.Option(None, help="local weights (.safetensors or state dict; classifier "
+                                                        "dropped), or 'hub[:tag]' to let timm download"),
+    image_size: Optional[int] = typer.Option(None, help="square input size S (default: the dataset's, else 448)"),
+    select_on: str = typer.Option("val", help="val (default), last, or test (flagged in every report)"),
+    evaluator: str = typer.Option("partial", help="partial (CSL mAP(C)), full or sklearn"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    workers: Optional[int] = typer.Option(None, help="image loader processes (default: up to 8 on CUDA, cores/4 on CPU)"),
+    resume: bool = typer.Option(False, "--resume", help="continue this configuration from its last checkpoint"),
+    prior_path: Optional[Path] = typer.Option(None, help="class prior CSV (official Classes,avg_pred format)"),
+    from_official_args: Optional[str] = typer.Option(None, help="the official CSL train.py arguments, translated"),
+    store: Optional[Path] = STORE_OPTION,
+    force: bool = typer.Option(False, "--force", help="run a new attempt even if this configuration is done"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Train one method on one dataset and record the run (skipped when already done)."""
+    dataset = dataset or DATASETS.default().name
+    if from_official_args is not None:
+        if method is not None:
+            raise typer.BadParameter("give either --method or --from-official-args", param_hint="--method")
+        translated = translate_official_args(from_official_args)
+        method, dataset = translated["method"], _with_protocol(dataset, translated["protocol"])
+        prior_path = prior_path or (Path(translated["prior_path"]) if translated["prior_path"] else None)
+        err.print(f"official arguments: --method '{method}' --dataset '{dataset}'", markup=False, highlight=False)
+        for note in translated["notes"]:
+            err.print(f"note: {note}", markup=False, highlight=False)
+    if not method:
+        method = METHODS.default().name
+        err.print(f"note: no --method given: running the baseline '{method}'", markup=False, highlight=False)
+    overrides = _overrides(settings, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, head=head,
+                           hidden=hidden, backbone=backbone, pretrained=pretrained, image_size=image_size)
+    resolved_dataset = resolve_dataset(dataset)
+    image_dataset = type(resolved_dataset.plugin).modality == "images"
+    mode, run_recipe = recipe_for_run(mode, image_dataset, recipe, overrides)
+    config = RunConfig(
+        method=method, dataset=dataset, seed=seed, split_seed=split_seed,
+        val_fraction=val_fraction, mode=mode, select_on=select_on, evaluator=evaluator, device=device,
+        recipe=run_recipe, prior_path=str(prior_path) if prior_path is not None else None, workers=workers,
+        resume=resume,
+    )
+    if processes() > 1:
+        from bench.cli._torchrun import execute_distributed  # joins the process group: imports torch
+
+        outcome = execute_distributed(config, Store(store), force=force, progress=False if quiet else None)
+        if outcome is None:
+            return
+    else:
+        outcome = execute(resolve_config(config, resolved_dataset), Store(store), force=force,
+                          progress=False if quiet else None)
+    record = outcome.record
+    what = f"{record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed})"
+    scores = f"mAP(C) {record.metrics['map_c']:.2f}, mAP(O) {record.metrics['map_o']:.2f}"
+    if outcome.status == "skipped":
+        out.print(f"skipped: {what} is already done as run {record.id[:12]} ({scores}); --force runs a new attempt",
+                  markup=False, highlight=False)
+        return
+    selection = record.selection or {}
+    unit = "images" if record.config.get("mode") == "finetune" else "samples"
+    variant = f", {selection['variant']} weights" if "variant" in selection else ""
+    out.print(f"run {record.id[:12]} done: {what}: {scores} (model of epoch {selection.get('epoch')}{variant}, "
+              f"selected on {selection.get('policy')}) in {record.timings['wall_s']:.1f} s, "
+              f"{record.cost['samples_per_s']:.1f} {unit}/s", markup=False, highlight=False)
+    if selection.get("policy") == "test":
+        err.print("warning: the model was selected on the test set; reports flag this run", markup=False)
+
+
+def _with_protocol(dataset: str, protocol: str | None) -> str:
+    """``dataset`` with the protocol the official arguments give (which must not contradict it)."""
+    parsed = parse_dataset_selector(dataset)
+    if protocol is None:
+        return dataset
+    if parsed.protocol is not None and str(parsed.protocol) != protocol:
+        raise typer.BadParameter(f"the official arguments give protocol '{protocol}' but --dataset has "
+                                 f"'{parsed.protocol}'", param_hint="--dataset")
+    return f"{parsed.dataset}+{protocol}"
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``bench run``."""
+    app.command(epilog=RUN_EPILOG)(run)
