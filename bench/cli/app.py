@@ -17,7 +17,6 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-import bench
 import bench.cli
 from bench.cli.common import err, out
 from bench.cli.listing import datasets_table, failed_lines, methods_table, protocols_table
