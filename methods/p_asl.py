@@ -2,7 +2,7 @@
 Class-aware Selective Loss") and its presets: ``p-asl``, ``ignore``, ``negative``, ``wce``, ``asl``,
 ``selective``, ``selective-coco-fpc``, ``selective-coco-rpa``.
 
-Exactly the official ``PartialSelectiveLoss`` (reference_semantics.md §1.2-§1.3), in our encoding
+Exactly the official ``PartialSelectiveLoss`` (docs/methods.md §1.2-§1.4), in our encoding
 (P = labels == 1, N = labels == -1, U = labels == 0):
 
     p = sigmoid(z),  q = 1 - p,  q = min(q + clip, 1) if clip > 0   (shared by the N and U terms)
@@ -10,7 +10,7 @@ Exactly the official ``PartialSelectiveLoss`` (reference_semantics.md §1.2-§1.
                      * (1 - p P - q (N + U)) ^ (g+ P + g- N + gu U)
 
 with the focusing factor and w computed without gradient; reduction ``sum`` (official) or ``mean``
-over all B*C entries. ``mode`` sets w: ``negative`` 1; ``ignore`` 0 on U; ``wce`` (CSL's
+over all B*C entries. ``partial_loss_mode`` sets w: ``negative`` 1; ``ignore`` 0 on U; ``wce`` (CSL's
 ``ignore_normalize_classes``, Durand et al.) 0 on U and 1/(1 + n_known_i) + 1 on row i; ``selective``
 0 on U entries in Omega_P (classes whose prior > ``prior_threshold``; None = rule off; unlike the
 official code, 0 means a threshold of 0) or Omega_L (the K*B un-annotated entries of the flattened
@@ -74,7 +74,7 @@ def _power(base: torch.Tensor, exponent: float) -> torch.Tensor | float:
 def _with_defaults(base: dict[str, Param], **defaults) -> dict[str, Param]:
     out = dict(base)
     for key, value in defaults.items():
-        choices = (value,) if key == "mode" else out[key].choices
+        choices = (value,) if key == "partial_loss_mode" else out[key].choices
         out[key] = dataclasses.replace(out[key], default=value, choices=choices)
     return out
 
@@ -85,8 +85,10 @@ class PartialASL(Method):
 
     version = "1"
     description = "Partial asymmetric loss (CSL official): negative / ignore / wce / selective"
+    renamed_parameters = {"mode": "partial_loss_mode"}  # bench 0.1's name, which the training mode also used
     parameters = {
-        "mode": Param("negative", choices=MODES, help="treatment of un-annotated entries"),
+        "partial_loss_mode": Param("negative", choices=MODES,
+                                   help="treatment of un-annotated entries (CSL's --partial_loss_mode)"),
         "gamma_pos": Param(0.0, help="focusing exponent of positives"),
         "gamma_neg": Param(1.0, help="focusing exponent of annotated negatives"),
         "gamma_unann": Param(2.0, help="focusing exponent of un-annotated entries"),
@@ -114,7 +116,7 @@ class PartialASL(Method):
     def required_artifacts(self) -> dict[str, PriorSpec]:
         """Artifacts this instance reads: the class prior when the prior rule or soft variant is on,
         from a temporary ``ignore`` model (CSL §4) estimated per ``prior_estimator``."""
-        if self.mode == "selective" and (self._uses_prior_rule() or self.variant == "soft"):
+        if self.partial_loss_mode == "selective" and (self._uses_prior_rule() or self.variant == "soft"):
             return {"class_prior": PriorSpec(method="ignore", estimator=self.prior_estimator)}
         return {}
 
@@ -135,10 +137,11 @@ class PartialASL(Method):
     def _weights(self, q: torch.Tensor, labels: torch.Tensor, state: TrainState | None) -> torch.Tensor:
         """w of the module docstring from the clipped q (float32, no gradient)."""
         unann = labels == 0
-        if self.mode == "negative":
+        if self.partial_loss_mode == "negative":
             return torch.ones_like(q)
-        if self.mode in ("ignore", "wce"):
-            row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0 if self.mode == "wce" else 1.0
+        if self.partial_loss_mode in ("ignore", "wce"):
+            wce = self.partial_loss_mode == "wce"
+            row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0 if wce else 1.0
             return torch.where(unann, 0.0, torch.ones_like(q) * row)
         if self.variant == "soft":
             weight = torch.where(unann, torch.exp(-self.soft_alpha * self._prior(state, q)), 1.0)
@@ -198,7 +201,7 @@ class IgnoreCE(PartialASL):
     """Ignore CE: BCE on annotated entries only, summed (CSL Table 1 "Ignore CE")."""
 
     description = "BCE on annotated entries only (un-annotated ignored), summed"
-    parameters = _with_defaults(PartialASL.parameters, mode="ignore", **CE)
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="ignore", **CE)
 
 
 @register_method("negative")
@@ -207,7 +210,7 @@ class NegativeCE(PartialASL):
 
     description = "BCE with un-annotated entries as negatives, summed"
     is_default = True  # the baseline ``bench run`` trains without --method
-    parameters = _with_defaults(PartialASL.parameters, mode="negative", **CE)
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="negative", **CE)
 
 
 @register_method("wce")
@@ -215,7 +218,7 @@ class WeightedCE(PartialASL):
     """wCE (Durand et al. 2019) as the CSL code implements it: row weight 1/(1 + n_known) + 1."""
 
     description = "BCE on annotated entries, row-weighted 1/(1+n_known)+1 (CSL's ignore_normalize_classes)"
-    parameters = _with_defaults(PartialASL.parameters, mode="wce", **CE)
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="wce", **CE)
 
 
 @register_method("asl")
@@ -224,7 +227,7 @@ class NegativeASL(PartialASL):
     (the paper and its train.py; the repository class AsymmetricLoss defaults g+ to 1)."""
 
     description = "Asymmetric loss, un-annotated as negatives (g+ 0, g- 4, clip 0.05)"
-    parameters = _with_defaults(PartialASL.parameters, mode="negative", gamma_pos=0.0, gamma_neg=4.0,
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="negative", gamma_pos=0.0, gamma_neg=4.0,
                                 gamma_unann=4.0, clip=0.05)
 
 
@@ -233,7 +236,7 @@ class SelectiveASL(PartialASL):
     """CSL: P-ASL with the selective mode (official train.py defaults: g- 1, gu 2, K 5, eta 0.05)."""
 
     description = "Class-aware selective loss (CSL), official defaults"
-    parameters = _with_defaults(PartialASL.parameters, mode="selective")
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="selective")
 
 
 @register_method("selective-coco-fpc")
@@ -241,7 +244,7 @@ class SelectiveCocoFPC(PartialASL):
     """The official README's COCO FPC-1000 run "P-ASL(4,3,1)": g- 3, gu 4, K 5, eta 0.5."""
 
     description = "CSL, official README COCO FPC settings (g- 3, gu 4, K 5, eta 0.5)"
-    parameters = _with_defaults(PartialASL.parameters, mode="selective", gamma_neg=3.0, gamma_unann=4.0,
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="selective", gamma_neg=3.0, gamma_unann=4.0,
                                 likelihood_topk=5, prior_threshold=0.5)
 
 
@@ -250,5 +253,5 @@ class SelectiveCocoRPA(PartialASL):
     """The official README's COCO RPS-0.5 run "P-ASL(4,1,1)": g- 1, gu 4, K 5, eta 0.5."""
 
     description = "CSL, official README COCO RPA settings (g- 1, gu 4, K 5, eta 0.5)"
-    parameters = _with_defaults(PartialASL.parameters, mode="selective", gamma_neg=1.0, gamma_unann=4.0,
+    parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="selective", gamma_neg=1.0, gamma_unann=4.0,
                                 likelihood_topk=5, prior_threshold=0.5)

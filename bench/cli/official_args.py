@@ -1,7 +1,7 @@
 """Translate the official CSL ``train.py`` arguments (Alibaba-MIIL/PartialLabelingCSL) into bench
 selectors, so a published command can be reproduced: ``bench run --from-official-args "..."``.
 
-Loss arguments (reference_semantics.md §1.2-§1.3, official defaults) become ``p-asl`` parameters;
+Loss arguments (docs/methods.md §1.2-§1.4, official defaults) become ``p-asl`` parameters;
 ``--simulate_partial_type fpc|rps`` with ``--simulate_partial_param`` becomes the ``fpc[n_s=N]`` or
 ``rpa[p=P]`` protocol. The official quirks are translated, each with a note: the prior rule is off
 when no prior file is given or when ``--prior_threshold`` is 0 (our ``prior_threshold=None``), the
@@ -61,7 +61,7 @@ def _method_params(args: argparse.Namespace, notes: list[str]) -> dict[str, Any]
         raise OfficialArgsError(f"--partial_loss_mode {args.partial_loss_mode!r}: expected one of {', '.join(MODES)}")
     params = {key: getattr(args, key) for key in ("gamma_pos", "gamma_neg", "gamma_unann", "alpha_pos", "alpha_neg",
                                                   "alpha_unann", "clip", "likelihood_topk", "prior_threshold")}
-    params.update(mode=mode, topk_scope="batch", variant="union", reduction="sum")
+    params.update(partial_loss_mode=mode, topk_scope="batch", variant="union", reduction="sum")
     if mode != "selective":
         defaults = METHODS.get(BASE_METHOD)().params
         params.update(likelihood_topk=defaults["likelihood_topk"], prior_threshold=defaults["prior_threshold"])
@@ -92,7 +92,7 @@ def translate_official_args(argv: str) -> dict[str, Any]:
     notes: list[str] = []
     params = _method_params(args, notes)
     prior_path = args.prior_path
-    if prior_path is not None and (params["mode"] != "selective" or params["prior_threshold"] is None):
+    if prior_path is not None and (params["partial_loss_mode"] != "selective" or params["prior_threshold"] is None):
         notes.append(f"--prior_path {prior_path} is not used by this configuration: dropped")
         prior_path = None
     protocol = _protocol(args.simulate_partial_type, args.simulate_partial_param, notes)

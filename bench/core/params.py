@@ -96,12 +96,16 @@ def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owner: str) -> dict[str, Any]:
+def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owner: str,
+                   renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every declared parameter with its typed value: ``given`` overrides the defaults.
 
-    Raises ``ParamError`` for an unknown name (with a suggestion) or an ill-typed value.
+    Raises ``ParamError`` for an unknown name (with a suggestion, or the new name of a parameter
+    listed in ``renamed``: old name -> new name) or an ill-typed value.
     """
     for key in given:
+        if key not in declared and renamed and key in renamed:
+            raise ParamError(f"{owner}: parameter '{key}' is now called '{renamed[key]}'")
         if key not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise ParamError(
@@ -121,6 +125,7 @@ class Parameterised:
     name: ClassVar[str] = "plugin"
     plugin_type: ClassVar[str] = "plugin"
     description: ClassVar[str] = ""
+    renamed_parameters: ClassVar[dict[str, str]] = {}
     parameters: ClassVar[dict[str, Param]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -129,7 +134,8 @@ class Parameterised:
             cls.description = cls.__doc__.strip().splitlines()[0]
 
     def __init__(self, **params: Any):
-        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"{self.plugin_type} '{self.name}'")
+        self.params: dict[str, Any] = resolve_params(self.parameters, params, f"{self.plugin_type} '{self.name}'",
+                                                     self.renamed_parameters)
 
     def __getattr__(self, key: str) -> Any:
         params = self.__dict__.get("params", {})

@@ -1,6 +1,6 @@
 """Selectors: the human-readable labels of runs.
 
-* method:  ``name`` or ``name[key=value,key=value]``, e.g. ``p-asl[mode=selective,gamma_neg=3]``
+* method:  ``name`` or ``name[key=value,key=value]``, e.g. ``p-asl[partial_loss_mode=selective,gamma_neg=3]``
 * dataset: ``dataset[key=value,...]`` optionally followed by ``+protocol[key=value,...]``, e.g.
   ``scene+rpa[p=0.5]``, ``coco[root=/data/coco]+fpc[n_s=1000]``; ``lvis`` alone means the
   dataset's native partial labels.

@@ -35,10 +35,10 @@ def test_defaults_and_other_modes():
 
 def test_prior_rule_off_at_zero_or_without_a_file():
     zero = translate_official_args("--partial_loss_mode selective --prior_threshold 0 --prior_path x.csv")
-    assert zero["method"] == "p-asl[mode=selective,prior_threshold=None]" and zero["prior_path"] is None
+    assert zero["method"] == "p-asl[partial_loss_mode=selective,prior_threshold=None]" and zero["prior_path"] is None
     assert any("--prior_threshold 0" in note for note in zero["notes"])
     no_file = translate_official_args("--partial_loss_mode selective")
-    assert no_file["method"] == "p-asl[mode=selective,prior_threshold=None]"
+    assert no_file["method"] == "p-asl[partial_loss_mode=selective,prior_threshold=None]"
     assert any("no --prior_path" in note for note in no_file["notes"])
 
 

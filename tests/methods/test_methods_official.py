@@ -1,5 +1,5 @@
 """A faithful, straightforward re-implementation of the official CSL ``PartialSelectiveLoss``
-(reference_semantics.md §1.2-§1.3: CSL target encoding, masks, pow, log, a full stable argsort of
+(docs/methods.md §1.2-§1.4: CSL target encoding, masks, pow, log, a full stable argsort of
 the flattened un-annotated entries), and tests that ``p-asl`` and its presets match it on random
 inputs. benchmarks/test_selective_speed.py imports ``official_partial_selective_loss`` from here."""
 from __future__ import annotations
@@ -75,7 +75,7 @@ def compare(method, logits, labels, prior):
     ours_z = logits.clone().requires_grad_(True)
     ref_z = logits.clone().requires_grad_(True)
     ours = method.loss(ours_z, labels, TrainState(artifacts={"class_prior": prior}))
-    ref = official_partial_selective_loss(ref_z, csl_targets(labels), OFFICIAL_MODE[params["mode"]],
+    ref = official_partial_selective_loss(ref_z, csl_targets(labels), OFFICIAL_MODE[params["partial_loss_mode"]],
                                           prior=prior, **kwargs)
     ours.backward()
     ref.backward()
@@ -91,12 +91,12 @@ def test_presets_match_official(name, seed):
 
 
 @pytest.mark.parametrize("overrides", [
-    dict(mode="selective", clip=0.05, gamma_pos=1.0, alpha_unann=0.5, alpha_neg=2.0),
-    dict(mode="selective", likelihood_topk=0),
-    dict(mode="selective", likelihood_topk=40, prior_threshold=0.2),
-    dict(mode="selective", prior_threshold=None),
-    dict(mode="wce", gamma_neg=2.0, clip=0.1),
-    dict(mode="ignore", gamma_unann=3.0, alpha_pos=3.0),
+    dict(partial_loss_mode="selective", clip=0.05, gamma_pos=1.0, alpha_unann=0.5, alpha_neg=2.0),
+    dict(partial_loss_mode="selective", likelihood_topk=0),
+    dict(partial_loss_mode="selective", likelihood_topk=40, prior_threshold=0.2),
+    dict(partial_loss_mode="selective", prior_threshold=None),
+    dict(partial_loss_mode="wce", gamma_neg=2.0, clip=0.1),
+    dict(partial_loss_mode="ignore", gamma_unann=3.0, alpha_pos=3.0),
 ])
 def test_p_asl_matches_official(overrides):
     compare(METHODS.get("p-asl")(**overrides), *random_batch(7))
@@ -105,4 +105,4 @@ def test_p_asl_matches_official(overrides):
 def test_selective_matches_official_with_many_ties():
     """Saturated logits and a large clip make most q's tie at 1: the stable order must decide."""
     logits, labels, prior = random_batch(3, rows=8, classes=20, scale=40.0)
-    compare(METHODS.get("p-asl")(mode="selective", clip=0.2, likelihood_topk=9, prior_threshold=None), logits, labels, prior)
+    compare(METHODS.get("p-asl")(partial_loss_mode="selective", clip=0.2, likelihood_topk=9, prior_threshold=None), logits, labels, prior)

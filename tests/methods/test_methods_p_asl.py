@@ -76,15 +76,15 @@ def test_selective_focusing_exponents():
 
 def test_batch_versus_sample_scope():
     # batch: K*B = 2 smallest q's of the flattened batch are (1,1) and (1,0), both in row 1
-    batch = run("p-asl", mode="selective", likelihood_topk=1, prior_threshold=None, **CE)
+    batch = run("p-asl", partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, **CE)
     assert batch == pytest.approx(ce_terms({**ANNOTATED, (0, 1): 1.0}), rel=1e-6)
     # sample: the smallest q of each row: (0,1) in row 0, (1,1) in row 1
-    sample = run("p-asl", mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample", **CE)
+    sample = run("p-asl", partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample", **CE)
     assert sample == pytest.approx(ce_terms({**ANNOTATED, (1, 0): 1.0}), rel=1e-6)
 
 
 def test_variants():
-    common = dict(mode="selective", likelihood_topk=1, prior_threshold=0.5, **CE)
+    common = dict(partial_loss_mode="selective", likelihood_topk=1, prior_threshold=0.5, **CE)
     # prior: class 1 (prior 0.6 > 0.5) loses (0,1) and (1,1); likelihood: (1,1) and (1,0)
     assert run("p-asl", variant="prior", **common) == pytest.approx(ce_terms({**ANNOTATED, (1, 0): 1.0}), rel=1e-6)
     assert run("p-asl", variant="likelihood", **common) == pytest.approx(ce_terms({**ANNOTATED, (0, 1): 1.0}), rel=1e-6)
@@ -94,9 +94,9 @@ def test_variants():
 
 
 def test_prior_threshold_zero_is_a_threshold_none_is_off():
-    zero = run("p-asl", mode="selective", likelihood_topk=0, prior_threshold=0.0, **CE)
+    zero = run("p-asl", partial_loss_mode="selective", likelihood_topk=0, prior_threshold=0.0, **CE)
     assert zero == pytest.approx(run("ignore"), rel=1e-6)  # every prior > 0: all U ignored
-    off = run("p-asl", mode="selective", likelihood_topk=0, prior_threshold=None, **CE)
+    off = run("p-asl", partial_loss_mode="selective", likelihood_topk=0, prior_threshold=None, **CE)
     assert off == pytest.approx(run("negative"), rel=1e-6)
 
 
@@ -104,8 +104,8 @@ def test_k_zero_without_prior_is_negative_mode_with_gradients():
     logits = torch.randn(5, 7, generator=torch.Generator().manual_seed(0))
     labels = torch.randint(-1, 2, (5, 7), generator=torch.Generator().manual_seed(1)).to(torch.int8)
     grads = []
-    for method in (METHODS.get("p-asl")(mode="selective", likelihood_topk=0, prior_threshold=None),
-                   METHODS.get("p-asl")(mode="negative")):
+    for method in (METHODS.get("p-asl")(partial_loss_mode="selective", likelihood_topk=0, prior_threshold=None),
+                   METHODS.get("p-asl")(partial_loss_mode="negative")):
         z = logits.clone().requires_grad_(True)
         method.loss(z, labels).backward()
         grads.append(z.grad)
@@ -114,11 +114,11 @@ def test_k_zero_without_prior_is_negative_mode_with_gradients():
 
 def test_ties_follow_stable_sort_order():
     """All-equal logits: every q ties, so the first K*B un-annotated entries in row-major order go."""
-    method = METHODS.get("p-asl")(mode="selective", likelihood_topk=1, prior_threshold=None, **CE)
+    method = METHODS.get("p-asl")(partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, **CE)
     labels = torch.tensor([[0, 1, 0], [0, 0, -1]], dtype=torch.int8)
     ignored = method.ignored_mask(torch.zeros(2, 3), labels)
     assert ignored.tolist() == [[True, False, True], [False, False, False]]
-    sample = METHODS.get("p-asl")(mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample")
+    sample = METHODS.get("p-asl")(partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample")
     assert sample.ignored_mask(torch.zeros(2, 3), labels).tolist() == [[True, False, False], [True, False, False]]
 
 
@@ -147,5 +147,7 @@ def test_bad_prior_and_fixed_preset_mode_are_clear_errors():
         METHODS.get("selective")().loss(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.int8))
     with pytest.raises(ValueError, match="class_prior has 2 values"):
         run("selective", prior=[0.1, 0.2])
-    with pytest.raises(ParamError, match="mode"):
-        METHODS.get("ignore")(mode="negative")
+    with pytest.raises(ParamError, match="partial_loss_mode"):
+        METHODS.get("ignore")(partial_loss_mode="negative")
+    with pytest.raises(ParamError, match="parameter 'mode' is now called 'partial_loss_mode'"):
+        METHODS.get("p-asl")(mode="selective")

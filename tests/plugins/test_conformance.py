@@ -12,9 +12,9 @@ from bench.plugins.registry import METHODS
 METHOD_NAMES = sorted(METHODS.classes())
 # selective variants whose code paths the presets' defaults do not reach
 VARIANTS = {
-    "p-asl[selective,sample]": dict(mode="selective", topk_scope="sample"),
-    "p-asl[selective,soft]": dict(mode="selective", variant="soft", prior_threshold=None),
-    "p-asl[wce,clip]": dict(mode="wce", clip=0.05),
+    "p-asl[selective,sample]": dict(partial_loss_mode="selective", topk_scope="sample"),
+    "p-asl[selective,soft]": dict(partial_loss_mode="selective", variant="soft", prior_threshold=None),
+    "p-asl[wce,clip]": dict(partial_loss_mode="wce", clip=0.05),
     "ll-cp[compat]": dict(official_compat=True),
 }
 

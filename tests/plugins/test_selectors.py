@@ -47,7 +47,7 @@ def test_dataset_selectors():
         parse_dataset_selector("scene+rpa[p=0.5]+fpc")
 
 
-@pytest.mark.parametrize("text", ["negative", "p-asl[mode=selective,gamma_neg=3]", "files[path='a,b']",
+@pytest.mark.parametrize("text", ["negative", "p-asl[partial_loss_mode=selective,gamma_neg=3]", "files[path='a,b']",
                                   "scene+rpa[p=0.5]", "coco[root='/x+y']+fpc[n_s=10]"])
 def test_round_trip(text):
     parse = parse_dataset_selector if "+" in text or text.startswith("scene") else parse_selector
