@@ -2,7 +2,7 @@
 
 Rows: the images with at least one annotation, crowd annotations included (``coco.imgToAnns``
 keys: 82,081 train2014 / 40,137 val2014 images), sorted by image id; columns: the 80 categories
-in ascending category id (``coco.cats`` order, the ASL/CSL class index, reference_semantics §1.7).
+in ascending category id (``coco.cats`` order, the ASL/CSL class index, docs/methods.md §3.4).
 An image is positive for a category with >= 1 annotation of it and negative otherwise, so both
 splits are fully labelled; the test split is val2014 (val2017 with ``year=2017``). Images are
 ``{root}/{train,val}{year}/<file_name>``.

@@ -8,7 +8,7 @@ ways keeps the positive (counted in ``meta["conflicting_pairs"]``). ``not_exhaus
 un-annotated ones (for analyses of negatives of missing instances).
 
 Rows: images with >= 1 annotation (``keep=annotated``, the third-party DongSky loader's choice,
-reference_semantics §1.7) or with >= 1 positive or negative (``keep=labelled``), sorted by image id.
+docs/methods.md §3.4) or with >= 1 positive or negative (``keep=labelled``), sorted by image id.
 Columns: the 1,203 categories in ascending id. Test = LVIS val. Image files come from each image's
 ``coco_url`` (``.../train2017/x.jpg`` -> ``{images}/train2017/x.jpg``): LVIS val draws on both
 COCO train2017 and val2017. Class groups ``rare``/``common``/``frequent`` from the categories'

@@ -1,5 +1,5 @@
 """Large Loss Matters (Kim et al., CVPR 2022): ``ll-r`` (reject), ``ll-ct`` (temporary correction),
-``ll-cp`` (permanent correction). Semantics of the official code (reference_semantics.md §4):
+``ll-cp`` (permanent correction). Semantics of the official code (docs/methods.md §2):
 
     L_ij = BCE(z_ij, [y_ij == 1])           un-annotated entries as negatives
     clean_rate(e) = 1 - delta_rel - ... - delta_rel   (e - 1 float subtractions, as the official code)

@@ -1,7 +1,7 @@
 """Cole et al. (CVPR 2021, single-positive-multi-label) row order and validation split.
 
 Reproduced from the described behaviour of their ``preproc/format_coco.py`` and ``datasets.py``
-(reference_semantics.md §5.1):
+(docs/methods.md §3.4):
 
 * rows: images with >= 1 annotation, ordered by image id **sorted as strings** ("100" < "25");
 * validation: ``n_val = round(val_frac * N)`` (numpy's round-half-even), ``perm =

@@ -1,7 +1,7 @@
 """Reader of the MIIL / CSL OpenImages-V6 ``data.csv`` layout.
 
 Layout (as parsed by third-party scripts; the format itself is unpublished, see
-reference_semantics §1.7): column 0 the image file name, column 1 a Python-list literal of
+docs/methods.md §3.4): column 0 the image file name, column 1 a Python-list literal of
 positive MIDs (``['/m/01g317', '/m/09j2d']``), column 2 a list literal of negative MIDs, the last
 column the split (``train``; ``val`` is the test split, ``test`` is accepted as a synonym). A header
 line is detected (its second field does not start with ``[``) and skipped. Rows keep the file

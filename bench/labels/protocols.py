@@ -8,7 +8,7 @@ Determinism: every random draw comes from ``numpy.random.Generator(PCG64(seed))`
 SHA-256 digest of (protocol, split_seed) (``protocol_seed``), and only from ``Generator.random``
 (float64) so that the bits depend on nothing but that seed: identical on every machine and
 process, and identical for the dense and the sparse form of one matrix (``bench.labels.sampling``).
-CSL's own simulation uses the unseeded global ``np.random`` (reference_semantics.md §1.7), which
+CSL's own simulation uses the unseeded global ``np.random`` (docs/methods.md §3.5), which
 cannot be reproduced; ``single-positive[draw=cole]`` reproduces Cole et al.'s seeded draw.
 """
 from __future__ import annotations

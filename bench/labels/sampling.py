@@ -83,7 +83,7 @@ def fixed_per_class(labels: LabelMatrix, n_s: int, rng: np.random.Generator) -> 
 
 def single_positive(labels: LabelMatrix, rng: np.random.Generator | None) -> LabelMatrix:
     """One positive per image, uniform among that image's positives, nothing else annotated;
-    images without a positive stay un-annotated (Cole et al. 2021, reference_semantics.md §5.1).
+    images without a positive stay un-annotated (Cole et al. 2021, docs/methods.md §3.5).
 
     With a ``Generator``: one ``random()`` draw u per image with k >= 1 positives (row order),
     keeping its floor(u * k)-th positive in column order.

@@ -4,7 +4,7 @@ Per-class AP is always the non-interpolated AP of ``bench.metrics.ranking`` (tie
 step, as in sklearn's ``average_precision_score``). The evaluators differ in which entries and
 classes count:
 
-``partial`` (default; CSL's ``AP_partial``, reference_semantics.md §1.6)
+``partial`` (default; CSL's ``AP_partial``, docs/methods.md §5.1-§5.2)
     Per class, only annotated entries (label != UNANN) are ranked. A class with no annotated entry,
     no annotated positive or no annotated negative is excluded (``per_class_ap`` NaN; the reason is
     recorded in ``excluded``). mAP(C) = 100 * mean AP over the remaining classes; mAP(O) = 100 *

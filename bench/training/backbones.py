@@ -7,7 +7,7 @@ then, by the value of ``pretrained``:
 * ``None``: random initialisation from torch's global generator (the caller seeds it);
 * a file path: a local checkpoint -- ``*.safetensors`` read with safetensors, anything else with
   ``torch.load(weights_only=True)``; a ``{"model": ...}`` / ``{"state_dict": ...}`` wrapper is
-  unwrapped (CSL loads ``state['model']``, reference_semantics §1.8) and a ``module.`` prefix (DDP)
+  unwrapped (CSL loads ``state['model']``, docs/methods.md §6) and a ``module.`` prefix (DDP)
   stripped. The classifier's tensors (timm's ``pretrained_cfg["classifier"]``, e.g. ``fc`` or
   ``head.fc``) are dropped, so the new head keeps its fresh initialisation; any other missing or
   unexpected tensor is an error naming the file;

@@ -104,7 +104,7 @@ def test_single_positive_seeded_is_uniform():
 
 
 def cole_reference(truth: np.ndarray) -> np.ndarray:
-    """Cole et al.'s observation process as reference_semantics.md §5.1 and their script describe it:
+    """Cole et al.'s observation process as docs/methods.md §3.5 and their script describe it:
     per row, shuffle that row's positive indices and keep the first, then shuffle its negatives."""
     rng = np.random.RandomState(COLE_SEED)
     observed = np.zeros(truth.shape, dtype=np.int8)

@@ -1,4 +1,4 @@
-"""The end-to-end image training loop of ``--mode finetune`` (the CSL recipe, reference_semantics §1.8).
+"""The end-to-end image training loop of ``--mode finetune`` (the CSL recipe, docs/methods.md §6).
 
 Per step: the batch's unreadable images are dropped (``BadImages``), the forward runs under autocast
 on CUDA (``Precision``), the method's loss is computed in float32 (``Method`` guarantees it), Adam

@@ -1,4 +1,4 @@
-"""The class prior of a finetune run without ``--prior-path`` (CSL §4, reference_semantics §1.4).
+"""The class prior of a finetune run without ``--prior-path`` (CSL §4, docs/methods.md §4).
 
 As the CSL README prescribes, a temporary model is trained with the ``ignore`` method -- here with
 the run's own backbone, recipe, training rows, augmentation and seed -- and its predictions give

@@ -1,4 +1,4 @@
-"""The CSL image transforms (reference_semantics §1.8), built from torchvision.
+"""The CSL image transforms (docs/methods.md §6), built from torchvision.
 
 Training: ``Resize((S, S))`` (bilinear "squish": the aspect ratio is not kept), ``Cutout(0.5)``,
 ``RandAugment`` (torchvision's: ``num_ops`` = 2, ``magnitude`` = 9 by default; the official code uses
