@@ -13,7 +13,9 @@ from bench.core.version import __version__
 from bench.plugins.dataset import DatasetData, DatasetPlugin, ImageDataset, Split
 from bench.labels.encoding import NEG, POS, UNANN
 from bench.core.params import Param
+from bench.plugins.official import OfficialArgsError, OfficialRun
 from bench.plugins.registry import register_dataset, register_method
+from bench.plugins.selectors import format_selector
 from bench.plugins.requirements import PriorSpec
 
 
@@ -25,7 +27,7 @@ _LAZY = {
 
 __all__ = [
     "DatasetData", "DatasetPlugin", "ImageDataset", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
-    "TrainState", "Param", "PriorSpec", "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
+    "TrainState", "Param", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector", "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
 ]
 
 

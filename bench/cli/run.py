@@ -12,7 +12,7 @@ from typing import Any, Optional
 import typer
 
 from bench.cli.common import STORE_OPTION, err, out
-from bench.cli.official_args import translate_official_args
+from bench.core.errors import InputError
 from bench.plugins.registry import DATASETS, METHODS
 from bench.plugins.selectors import parse_dataset_selector
 from bench.runs.config import RunConfig, processes, resolve_config
@@ -60,7 +60,8 @@ def run(
     workers: Optional[int] = typer.Option(None, help="image loader processes (default: up to 8 on CUDA, cores/4 on CPU)"),
     resume: bool = typer.Option(False, "--resume", help="continue this configuration from its last checkpoint"),
     prior_path: Optional[Path] = typer.Option(None, help="class prior CSV (official Classes,avg_pred format)"),
-    from_official_args: Optional[str] = typer.Option(None, help="the official CSL train.py arguments, translated"),
+    from_official_args: Optional[str] = typer.Option(None, help="the arguments of the official script a method "
+                                                                "reproduces (CSL train.py), translated"),
     store: Optional[Path] = STORE_OPTION,
     force: bool = typer.Option(False, "--force", help="run a new attempt even if this configuration is done"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -70,11 +71,11 @@ def run(
     if from_official_args is not None:
         if method is not None:
             raise typer.BadParameter("give either --method or --from-official-args", param_hint="--method")
-        translated = translate_official_args(from_official_args)
-        method, dataset = translated["method"], _with_protocol(dataset, translated["protocol"])
-        prior_path = prior_path or (Path(translated["prior_path"]) if translated["prior_path"] else None)
+        translated = _official_translator().from_official_args(from_official_args)
+        method, dataset = translated.method, _with_protocol(dataset, translated.protocol)
+        prior_path = prior_path or (Path(translated.prior_path) if translated.prior_path else None)
         err.print(f"official arguments: --method '{method}' --dataset '{dataset}'", markup=False, highlight=False)
-        for note in translated["notes"]:
+        for note in translated.notes:
             err.print(f"note: {note}", markup=False, highlight=False)
     if not method:
         method = METHODS.default().name
@@ -114,6 +115,15 @@ def run(
               f"{record.cost['samples_per_s']:.1f} {unit}/s", markup=False, highlight=False)
     if selection.get("policy") == "test":
         err.print("warning: the model was selected on the test set; reports flag this run", markup=False)
+
+
+def _official_translator() -> type:
+    """The method class that declares an ``official_script`` (one is expected)."""
+    found = [cls for cls in METHODS.classes().values() if cls.__dict__.get("official_script")]
+    if len(found) != 1:
+        names = ", ".join(f"{c.name} ({c.official_script})" for c in found) or "none"
+        raise InputError(f"--from-official-args needs exactly one method that translates official arguments; found {names}")
+    return found[0]
 
 
 def _with_protocol(dataset: str, protocol: str | None) -> str:

@@ -21,7 +21,9 @@ Declared attributes and optional hooks, each with its default here:
   gradient is exactly zero, which the conformance suite checks;
 * ``compatible(mode, dataset, processes=1)`` (None: compatible): a reason this method cannot train
   in a mode on a dataset class, e.g. a method that rewrites labels under multi-process training;
-* ``on_epoch_start(state)`` / ``on_step_end(state)``: called by the trainer (no-ops here).
+* ``on_epoch_start(state)`` / ``on_step_end(state)``: called by the trainer (no-ops here);
+* ``official_script`` (None) and the classmethod ``from_official_args(argv)``: a method that
+  reproduces an official script translates its arguments (``bench.plugins.official``).
 
 A method states its official reduction as the default of its ``reduction`` parameter.
 """
@@ -35,6 +37,7 @@ import torch
 
 from bench.labels.store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
 from bench.core.params import Param, Parameterised
+from bench.plugins.official import OfficialArgsError, OfficialRun
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Method(Parameterised):
     requires: ClassVar[Mapping[str, Any] | tuple[str, ...]] = {}
     mutates_labels: ClassVar[bool] = False
     is_default: ClassVar[bool] = False
+    official_script: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,6 +111,11 @@ class Method(Parameterised):
         if self.mutates_labels and processes > 1:
             return "it changes training labels, so it runs in one process only"
         return None
+
+    @classmethod
+    def from_official_args(cls, argv: str) -> OfficialRun:
+        """The bench run of ``official_script``'s arguments ``argv`` (only where it is declared)."""
+        raise OfficialArgsError(f"method '{cls.name}' translates no official arguments")
 
     def on_epoch_start(self, state: TrainState) -> None:
         """Called before the first step of every epoch (``state.epoch`` is 1-based)."""

@@ -1,9 +1,16 @@
-"""bench/cli/official_args.py: the official CSL train.py commands of its README, quirks and errors."""
+"""p-asl's translation of the official CSL train.py arguments: the commands of its README, quirks and errors."""
 from __future__ import annotations
 
 import pytest
 
-from bench.cli.official_args import OfficialArgsError, translate_official_args
+from bench import OfficialArgsError
+from bench.plugins.registry import METHODS
+
+
+def translate_official_args(argv: str) -> dict:
+    translated = METHODS.get("p-asl").from_official_args(argv)
+    return {"method": translated.method, "protocol": translated.protocol, "prior_path": translated.prior_path,
+            "notes": list(translated.notes)}
 
 SELECTIVE = "--partial_loss_mode selective --likelihood_topk 5 --prior_threshold 0.5 --prior_path x.csv"
 
