@@ -9,15 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from bench.core.version import __version__
-from bench.plugins.dataset import DatasetData, DatasetPlugin, ImageDataset, Split
-from bench.labels.encoding import NEG, POS, UNANN
 from bench.core.params import Param
+from bench.core.version import __version__
+from bench.labels.encoding import NEG, POS, UNANN
+from bench.plugins.dataset import DatasetData, DatasetPlugin, ImageDataset, Split
 from bench.plugins.official import OfficialArgsError, OfficialRun
 from bench.plugins.registry import register_dataset, register_method
-from bench.plugins.selectors import format_selector
 from bench.plugins.requirements import PriorSpec
-
+from bench.plugins.selectors import format_selector
 
 _LAZY = {
     "Method": "bench.plugins.method", "TrainState": "bench.plugins.method", "LabelStore": "bench.labels.store",

@@ -86,9 +86,10 @@ def _child(reader: str, path: str) -> None:
     and a digest of the canonical CSR."""
     import time
 
-    import bench.io.openimages  # noqa: F401 - imports before the memory baseline
     import pandas  # noqa: F401
     import scipy.sparse  # noqa: F401
+
+    import bench.io.openimages  # noqa: F401 - imports before the memory baseline
 
     def status_mib(field: str) -> float:
         with open("/proc/self/status") as handle:

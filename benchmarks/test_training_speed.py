@@ -24,8 +24,8 @@ from PIL import Image
 from bench.plugins.registry import DATASETS, METHODS
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import ImageRecipe
+from bench.store import Store
 from bench.training.images import ImageRows, image_loader, image_transform
 from bench.training.linear_mode import peak_host_mb
 

@@ -43,8 +43,7 @@ from typing import Any
 
 import torch
 
-from bench import (Method, OfficialArgsError, OfficialRun, Param, PriorSpec, TrainState, format_selector,
-                   register_method)
+from bench import Method, OfficialArgsError, OfficialRun, Param, PriorSpec, TrainState, format_selector, register_method
 
 EPS = 1e-8
 MODES = ("negative", "ignore", "wce", "selective")

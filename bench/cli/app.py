@@ -24,7 +24,6 @@ from bench.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, BenchError
 from bench.plugins.registry import DATASETS, METHODS
 
 
-
 class BenchGroup(TyperGroup):
     """Turns exceptions into one-line errors and exit codes (tracebacks with ``--debug``)."""
 

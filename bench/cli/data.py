@@ -6,7 +6,6 @@ the manifest (``Manifest.save``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.core.errors import writing
-from bench.runs.resolve import PreparedDataset, prepare, resolve_dataset
 from bench.labels.manifest import PARTS
+from bench.runs.resolve import PreparedDataset, prepare, resolve_dataset
 
 data_app = typer.Typer(help="Prepare and inspect datasets: manifests and their label statistics.", no_args_is_help=True)
 SPLIT_SEED = typer.Option(0, help="seed of the protocol and the validation carve")
@@ -91,7 +90,7 @@ def info(selector: str = typer.Argument(..., help="dataset selector, e.g. 'coco[
 
 @data_app.command("prepare", epilog="Example: bench data prepare 'coco[root=/data/coco]+fpc[n_s=1000]' --out fpc1000.npz")
 def prepare_command(selector: str = typer.Argument(..., help="dataset selector"),
-                    out: Optional[Path] = typer.Option(None, "--out", "-o", help="manifest file (default: <sha256[:16]>.manifest.npz)"),
+                    out: Path | None = typer.Option(None, "--out", "-o", help="manifest file (default: <sha256[:16]>.manifest.npz)"),
                     split_seed: int = SPLIT_SEED, val_fraction: float = VAL_FRACTION, part: str = PART,
                     rows: int = ROWS) -> None:
     """Materialise a dataset's manifest to a file and show its statistics."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,7 +15,7 @@ from bench.store import Store
 
 def show(
     run_id: str = typer.Argument(..., help="run id or a unique prefix"),
-    store: Optional[Path] = STORE_OPTION,
+    store: Path | None = STORE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="the whole record as JSON"),
 ) -> None:
     """Show one run record: configuration, metrics, per-class AP, timings, environment."""
@@ -29,16 +28,16 @@ class ReportFormat(str, Enum):
 
 
 def report(
-    dataset: Optional[list[str]] = typer.Option(None, "--dataset", "-d", help="only these datasets (selector or plugin name; repeatable)"),
+    dataset: list[str] | None = typer.Option(None, "--dataset", "-d", help="only these datasets (selector or plugin name; repeatable)"),
     fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", help="md (stdout or a file with PNG figures) or html (a static site)"),
-    output: Optional[Path] = typer.Option(None, "--out", "-o", help="a .md file or a folder (required for html)"),
+    output: Path | None = typer.Option(None, "--out", "-o", help="a .md file or a folder (required for html)"),
     cost: bool = typer.Option(False, "--cost", help="add device-hours and peak-memory columns"),
     references: str = typer.Option("all", "--references", help="published rows: all | matched | none"),
     significance: str = typer.Option("auto", "--significance", help="auto | bootstrap | seeds | off"),
     n_boot: int = typer.Option(1000, "--n-boot", help="paired-bootstrap resamples"),
-    tune: Optional[Path] = typer.Option(None, "--tune", help="YAML declaring tuned rows (family, grid)"),
+    tune: Path | None = typer.Option(None, "--tune", help="YAML declaring tuned rows (family, grid)"),
     timestamp: bool = typer.Option(False, "--timestamp", help="write the generation time (off: output diffs cleanly)"),
-    store: Optional[Path] = STORE_OPTION,
+    store: Path | None = STORE_OPTION,
 ) -> None:
     """Leaderboards like the CSL paper's: mean ± std (n) over seeds, best bold, significance marks,
     published reference rows with deltas, figures (Markdown with PNGs, or an HTML site)."""
@@ -62,9 +61,9 @@ def _report_dataset_label(text: str) -> str:
 
 def export(
     path: Path = typer.Argument(..., help="output file (.csv or .parquet)"),
-    fmt: Optional[str] = typer.Option(None, "--format", help="csv or parquet (default: from the file suffix)"),
+    fmt: str | None = typer.Option(None, "--format", help="csv or parquet (default: from the file suffix)"),
     latest: bool = typer.Option(False, "--latest", help="only the latest done run of each configuration"),
-    store: Optional[Path] = STORE_OPTION,
+    store: Path | None = STORE_OPTION,
 ) -> None:
     """Write the runs (with per-class AP columns) to CSV or parquet."""
     chosen = fmt or ("parquet" if path.suffix == ".parquet" else "csv")

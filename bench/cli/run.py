@@ -7,7 +7,7 @@ Without ``--method`` / ``--dataset`` the run uses the plugins that declare thems
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -32,37 +32,37 @@ RUN_EPILOG = ("Examples: bench run --method negative --dataset 'scene+rpa[p=0.5]
 
 
 def run(
-    method: Optional[str] = typer.Option(None, "--method", "-m", help="method selector, e.g. 'p-asl[gamma_neg=4]' "
+    method: str | None = typer.Option(None, "--method", "-m", help="method selector, e.g. 'p-asl[gamma_neg=4]' "
                                                                    "(default: the default baseline, Negative CE)"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset selector, e.g. 'scene+rpa[p=0.5]' "
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="dataset selector, e.g. 'scene+rpa[p=0.5]' "
                                                                      "(default: the embedded default, scene)"),
     seed: int = typer.Option(0, help="training seed (initialisation, batch order)"),
     split_seed: int = typer.Option(0, help="seed of the partial-label protocol and the validation carve"),
     val_fraction: float = typer.Option(0.2, help="fraction of the training rows held out for model selection"),
-    mode: Optional[str] = typer.Option(None, help="linear (a head on features; default) or finetune (image "
+    mode: str | None = typer.Option(None, help="linear (a head on features; default) or finetune (image "
                                                   "backbones end to end); default: the recipe's"),
-    recipe: Optional[str] = typer.Option(None, help="recipe name in recipes/ or a .yaml path (default: csl for "
+    recipe: str | None = typer.Option(None, help="recipe name in recipes/ or a .yaml path (default: csl for "
                                                     "finetune, linear for linear)"),
     settings: list[str] = typer.Option([], "--set", help="override a recipe field, e.g. --set lr=1e-4 (repeatable)"),
-    epochs: Optional[int] = typer.Option(None, help="training epochs (default: the recipe's)"),
-    lr: Optional[float] = typer.Option(None, help="peak learning rate of the one-cycle schedule (Adam)"),
-    batch_size: Optional[int] = typer.Option(None, help="batch size (all processes together)"),
-    weight_decay: Optional[float] = typer.Option(None, help="L2 weight decay on weight matrices"),
-    head: Optional[str] = typer.Option(None, help="linear or mlp (feature heads)"),
-    hidden: Optional[int] = typer.Option(None, help="hidden units of the mlp head"),
-    backbone: Optional[str] = typer.Option(None, help="timm model name (image datasets), e.g. resnet50, tresnet_m"),
-    pretrained: Optional[str] = typer.Option(None, help="local weights (.safetensors or state dict; classifier "
+    epochs: int | None = typer.Option(None, help="training epochs (default: the recipe's)"),
+    lr: float | None = typer.Option(None, help="peak learning rate of the one-cycle schedule (Adam)"),
+    batch_size: int | None = typer.Option(None, help="batch size (all processes together)"),
+    weight_decay: float | None = typer.Option(None, help="L2 weight decay on weight matrices"),
+    head: str | None = typer.Option(None, help="linear or mlp (feature heads)"),
+    hidden: int | None = typer.Option(None, help="hidden units of the mlp head"),
+    backbone: str | None = typer.Option(None, help="timm model name (image datasets), e.g. resnet50, tresnet_m"),
+    pretrained: str | None = typer.Option(None, help="local weights (.safetensors or state dict; classifier "
                                                         "dropped), or 'hub[:tag]' to let timm download"),
-    image_size: Optional[int] = typer.Option(None, help="square input size S (default: the dataset's, else 448)"),
+    image_size: int | None = typer.Option(None, help="square input size S (default: the dataset's, else 448)"),
     select_on: str = typer.Option("val", help="val (default), last, or test (flagged in every report)"),
     evaluator: str = typer.Option("partial", help="partial (CSL mAP(C)), full or sklearn"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
-    workers: Optional[int] = typer.Option(None, help="image loader processes (default: up to 8 on CUDA, cores/4 on CPU)"),
+    workers: int | None = typer.Option(None, help="image loader processes (default: up to 8 on CUDA, cores/4 on CPU)"),
     resume: bool = typer.Option(False, "--resume", help="continue this configuration from its last checkpoint"),
-    prior_path: Optional[Path] = typer.Option(None, help="class prior CSV (official Classes,avg_pred format)"),
-    from_official_args: Optional[str] = typer.Option(None, help="the arguments of the official script a method "
+    prior_path: Path | None = typer.Option(None, help="class prior CSV (official Classes,avg_pred format)"),
+    from_official_args: str | None = typer.Option(None, help="the arguments of the official script a method "
                                                                 "reproduces (CSL train.py), translated"),
-    store: Optional[Path] = STORE_OPTION,
+    store: Path | None = STORE_OPTION,
     force: bool = typer.Option(False, "--force", help="run a new attempt even if this configuration is done"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:

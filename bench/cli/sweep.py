@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -32,7 +31,7 @@ class ExecutorName(str, Enum):
     ray = "ray"
 
 
-def _spec(spec_file: Optional[Path], grid: Shorthand, grid_given: bool) -> SweepSpec:
+def _spec(spec_file: Path | None, grid: Shorthand, grid_given: bool) -> SweepSpec:
     if spec_file is not None:
         if grid_given:
             raise typer.BadParameter("give either SPEC.yaml or the grid options (--method, --dataset, --seeds, "
@@ -55,27 +54,27 @@ def _report(summary: SweepSummary) -> None:
 
 
 def sweep(
-    spec_file: Optional[Path] = typer.Argument(None, metavar="[SPEC.yaml]", help="sweep spec (docs/sweeps.md)"),
-    method: Optional[str] = typer.Option(None, "--method", "-m", help="comma-separated method selectors"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="comma-separated dataset selectors [scene]"),
-    seeds: Optional[str] = typer.Option(None, help="comma-separated training seeds [0]"),
-    split_seeds: Optional[str] = typer.Option(None, help="comma-separated split seeds [0]"),
-    param: List[str] = typer.Option([], "--param", help="method parameter grid, name=v1,v2 (repeatable)"),
-    recipe: List[str] = typer.Option([], "--recipe", help="recipe grid, name=v1,v2: epochs, lr, batch_size, ..."),
-    epochs: Optional[int] = typer.Option(None, help="training epochs of every cell"),
-    select_on: Optional[str] = typer.Option(None, help="val (default), last or test"),
-    evaluator: Optional[str] = typer.Option(None, help="partial (default), full or sklearn"),
-    device: Optional[str] = typer.Option(None, help="cpu (default) or cuda"),
-    val_fraction: Optional[float] = typer.Option(None, help="validation fraction [0.2]"),
+    spec_file: Path | None = typer.Argument(None, metavar="[SPEC.yaml]", help="sweep spec (docs/sweeps.md)"),
+    method: str | None = typer.Option(None, "--method", "-m", help="comma-separated method selectors"),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="comma-separated dataset selectors [scene]"),
+    seeds: str | None = typer.Option(None, help="comma-separated training seeds [0]"),
+    split_seeds: str | None = typer.Option(None, help="comma-separated split seeds [0]"),
+    param: list[str] = typer.Option([], "--param", help="method parameter grid, name=v1,v2 (repeatable)"),
+    recipe: list[str] = typer.Option([], "--recipe", help="recipe grid, name=v1,v2: epochs, lr, batch_size, ..."),
+    epochs: int | None = typer.Option(None, help="training epochs of every cell"),
+    select_on: str | None = typer.Option(None, help="val (default), last or test"),
+    evaluator: str | None = typer.Option(None, help="partial (default), full or sklearn"),
+    device: str | None = typer.Option(None, help="cpu (default) or cuda"),
+    val_fraction: float | None = typer.Option(None, help="validation fraction [0.2]"),
     executor: ExecutorName = typer.Option(ExecutorName.local, help="local (processes here) or ray (a Ray cluster)"),
-    address: Optional[str] = typer.Option(None, help="ray executor: auto or HOST:PORT of the cluster"),
-    workers: Optional[int] = typer.Option(None, help="cells at once (default: CPUs // cpus per cell)"),
-    cpus_per_cell: Optional[float] = typer.Option(None, help="CPUs per cell [1, or the spec's resources]"),
-    gpus_per_cell: Optional[float] = typer.Option(None, help="GPUs per cell [0, or the spec's resources]"),
+    address: str | None = typer.Option(None, help="ray executor: auto or HOST:PORT of the cluster"),
+    workers: int | None = typer.Option(None, help="cells at once (default: CPUs // cpus per cell)"),
+    cpus_per_cell: float | None = typer.Option(None, help="CPUs per cell [1, or the spec's resources]"),
+    gpus_per_cell: float | None = typer.Option(None, help="GPUs per cell [0, or the spec's resources]"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the grid with each cell's state; run nothing"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="run failed cells again"),
-    live: Optional[bool] = typer.Option(None, "--live/--no-live", help="live table [on a terminal]"),
-    store: Optional[Path] = STORE_OPTION,
+    live: bool | None = typer.Option(None, "--live/--no-live", help="live table [on a terminal]"),
+    store: Path | None = STORE_OPTION,
 ) -> None:
     """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
     run_options = {"select_on": select_on, "evaluator": evaluator, "device": device, "val_fraction": val_fraction}
@@ -103,7 +102,7 @@ def sweep(
 
 def merge(
     other: Path = typer.Argument(..., help="the store file to merge in (e.g. from another machine)"),
-    store: Optional[Path] = STORE_OPTION,
+    store: Path | None = STORE_OPTION,
 ) -> None:
     """Merge another store's runs and artifacts into this one, never duplicating a run."""
     target = Store(store)

@@ -14,7 +14,7 @@ from pathlib import Path
 SHIPPED_FOLDERS = ("methods", "datasets", "recipes", "reports")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shipped_root() -> Path:
     """The folder holding the shipped ``methods/``, ``datasets/``, ``recipes/`` and ``reports/``."""
     return Path(str(resources.files("bench.shipped")))

@@ -70,7 +70,7 @@ class _RenderedSequence(Sequence):
     def _text(self, i: int) -> str:
         raise NotImplementedError
 
-    def _subset(self, index: np.ndarray) -> "_RenderedSequence":
+    def _subset(self, index: np.ndarray) -> _RenderedSequence:
         raise NotImplementedError
 
 
@@ -87,10 +87,10 @@ class HexIds(_RenderedSequence):
     def _text(self, i: int) -> str:
         return f"{int(self.keys[i]):016x}"
 
-    def _subset(self, index: np.ndarray) -> "HexIds":
+    def _subset(self, index: np.ndarray) -> HexIds:
         return HexIds(self.keys[index], self.prefix, self.suffix)
 
-    def with_affixes(self, prefix: str, suffix: str) -> "HexIds":
+    def with_affixes(self, prefix: str, suffix: str) -> HexIds:
         return HexIds(self.keys, prefix, suffix)
 
 
@@ -109,8 +109,8 @@ class ArrowStrings(_RenderedSequence):
     def _text(self, i: int) -> str:
         return self.values[i].as_py()
 
-    def _subset(self, index: np.ndarray) -> "ArrowStrings":
+    def _subset(self, index: np.ndarray) -> ArrowStrings:
         return ArrowStrings(self.values.take(pa.array(index)), self.prefix, self.suffix)
 
-    def with_affixes(self, prefix: str, suffix: str) -> "ArrowStrings":
+    def with_affixes(self, prefix: str, suffix: str) -> ArrowStrings:
         return ArrowStrings(self.values, prefix, suffix)

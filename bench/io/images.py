@@ -20,9 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
-from bench.labels.splits import DatasetData, Split
-from bench.io.errors import DataError
 from bench.core.params import Param
+from bench.io.errors import DataError
+from bench.labels.splits import DatasetData, Split
 
 CHECK_MODES = ("exists", "header", "off")
 IMAGE_CHECK_PARAMS: dict[str, Param] = {

@@ -27,8 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from bench.core.errors import InputError
-from bench.labels.encoding import POS, LabelMatrix, from_cole, from_csl
 from bench.core.params import suggest
+from bench.labels.encoding import POS, LabelMatrix, from_cole, from_csl
 
 ID_KEYS = ("image_ids", "train_image_ids", "ids")
 _TRAILING_NUMBER = re.compile(r"(?:^|_)(\d+)$")

@@ -25,9 +25,9 @@ import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from bench.core.errors import InputError
-from bench.labels.splits import DatasetData
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
 from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
+from bench.labels.splits import DatasetData
 
 FORMAT_VERSION = 1
 
@@ -124,7 +124,7 @@ class Manifest:
             np.savez_compressed(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Manifest":
+    def load(cls, path: str | Path) -> Manifest:
         """Read a saved manifest; raises ``ManifestError`` when it is malformed or its sha256 differs."""
         try:
             with np.load(path, allow_pickle=False) as archive:

@@ -23,10 +23,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from bench.core.errors import InputError
-from bench.labels import files, sampling
 from bench.core.hashing import file_sha256
-from bench.labels.encoding import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
 from bench.core.params import Param, ParamError, resolve_params, suggest
+from bench.labels import files, sampling
+from bench.labels.encoding import LabelMatrix, canonical_csr, is_fully_labelled, is_sparse, to_dense, validate_labels
 from bench.labels.files import read_partial_label_file
 from bench.labels.sampling import drop_annotations, fixed_per_class, single_positive
 

@@ -35,8 +35,8 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from bench.labels.store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
 from bench.core.params import Param, Parameterised
+from bench.labels.store import LabelStore  # noqa: F401  (re-exported: the method contract's label store)
 from bench.plugins.official import OfficialArgsError, OfficialRun
 
 

@@ -24,9 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from bench.core.resources import shipped, shipped_root
 from bench.core.errors import BenchError, InputError
 from bench.core.params import suggest
+from bench.core.resources import shipped, shipped_root
 
 T = TypeVar("T", bound=type)
 PLUGIN_NAMESPACE = "_bench_plugins"

@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.plugins.selectors import parse_dataset_selector
 from bench.reporting.figures import parameter_figures, protocol_figures, spearman_figure
 from bench.reporting.grouping import group_runs
 from bench.reporting.html import write_site
-from bench.reporting.marking import ColumnMarker
 from bench.reporting.markdown import render_markdown, write_markdown
+from bench.reporting.marking import ColumnMarker
 from bench.reporting.model import Report
 from bench.reporting.references import load_references
 from bench.reporting.schema import load_schema
@@ -26,7 +27,6 @@ from bench.reporting.sweeps import sweep_tables
 from bench.reporting.tables import TableBuilder, TableOptions, slug
 from bench.reporting.testsets import DatasetTestSets
 from bench.reporting.tuning import load_tuning
-from bench.plugins.selectors import parse_dataset_selector
 
 FORMATS = ("md", "html")
 

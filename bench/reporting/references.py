@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import InputError
-from bench.reporting.schema import REPORTS_DIR
 from bench.core.yamlfile import read_yaml
+from bench.reporting.schema import REPORTS_DIR
 
 DEFAULT_REFERENCES = REPORTS_DIR / "references.yaml"
 STATUSES = ("verified_primary", "verified_secondary")

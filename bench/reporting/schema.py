@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.core.resources import shipped
 from bench.core.errors import InputError
+from bench.core.resources import shipped
 from bench.core.yamlfile import read_yaml
 
 REPORTS_DIR = shipped("reports")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench.plugins.selectors import parse_dataset_selector
 from bench.reporting import cells
 from bench.reporting.grouping import SettingGroup
 from bench.reporting.layouts import SWEEP_METRIC, SWEEP_PARAMETERS
@@ -17,7 +18,6 @@ from bench.reporting.marking import ColumnMarker
 from bench.reporting.model import OURS, TEST_SELECTED, Column, Row, Table
 from bench.reporting.schema import Metric
 from bench.reporting.tables import protocol_of, setting_text, slug
-from bench.plugins.selectors import parse_dataset_selector
 
 
 def _number(value: Any) -> float | None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bench.plugins.selectors import parse_dataset_selector
 from bench.reporting import cells
 from bench.reporting.grouping import RunGroup, SettingGroup
 from bench.reporting.layouts import layout_columns, layout_for
@@ -21,7 +22,6 @@ from bench.reporting.model import OURS, REFERENCE, TEST_SELECTED, TUNED, Cell, C
 from bench.reporting.references import PublishedRow, References
 from bench.reporting.schema import Metric
 from bench.reporting.tuning import TunedChoice, TuningSpec, choose
-from bench.plugins.selectors import parse_dataset_selector
 
 REFERENCE_MODES = ("all", "matched", "none")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.runs.resolve import resolve_dataset
-from bench.reporting.bootstrap import LabelledTestSet
 from bench.plugins.selectors import parse_dataset_selector
+from bench.reporting.bootstrap import LabelledTestSet
+from bench.runs.resolve import resolve_dataset
 
 
 class DatasetTestSets:

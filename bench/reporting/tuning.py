@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import InputError
-from bench.reporting.grouping import RunGroup
 from bench.core.yamlfile import read_yaml
+from bench.reporting.grouping import RunGroup
 
 
 class TuningError(InputError):

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 
 from bench.core.errors import RunError
+from bench.core.provenance import environment
 from bench.runs.config import ResolvedRun, RunConfig, resolve_config
 from bench.runs.modes import get_mode
-from bench.core.provenance import environment
 from bench.runs.resolve import prepare
 from bench.store import RunRecord, Store, StoreError
 from bench.store.heartbeat import HEARTBEAT_SECONDS, Heartbeat

@@ -17,11 +17,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from bench.core.resources import shipped
 from bench.core.params import suggest
+from bench.core.resources import shipped
+from bench.core.yamlfile import read_yaml
 from bench.runs.modes import get_mode
 from bench.runs.recipe import BASE_FIELDS, ImageRecipe, Recipe, RecipeError
-from bench.core.yamlfile import read_yaml
 
 RECIPES_DIR = shipped("recipes")
 META_KEYS = ("mode", "description")

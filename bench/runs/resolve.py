@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.plugins.dataset import DatasetData, DatasetPlugin
+from bench.core.params import ParamError
 from bench.labels.encoding import LabelMatrix, validate_labels
 from bench.labels.manifest import Manifest, build_manifest
-from bench.core.params import ParamError
 from bench.labels.protocols import resolve_protocol_params
+from bench.plugins.dataset import DatasetData, DatasetPlugin
 from bench.plugins.registry import DATASETS, METHODS
 from bench.plugins.selectors import format_selector, parse_dataset_selector, parse_selector
 

@@ -21,6 +21,7 @@ from bench.runs.prior import prior_group
 from bench.store import Store
 from bench.sweep.grid import Cell
 
+
 @dataclass(frozen=True)
 class SharedArtifact:
     """An artifact as the store holds it: ``(artifact name, key) -> (payload, meta)``."""

@@ -12,13 +12,13 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from bench.runs.resolve import get_method, resolve_dataset
 from bench.core.params import suggest
 from bench.plugins.registry import METHODS, UnknownPluginError
-from bench.runs.config import RunConfig, resolve_config
 from bench.plugins.selectors import SelectorError, format_selector, parse_selector
-from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
+from bench.runs.config import RunConfig, resolve_config
 from bench.runs.recipe import Recipe, RecipeError
+from bench.runs.resolve import get_method, resolve_dataset
+from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
 
 DEFAULT_RECIPE = Recipe().to_dict()
 

@@ -32,8 +32,8 @@ import torch
 from filelock import FileLock
 
 from bench.core.hashing import json_sha256
-from bench.training.backbones import create_backbone, weights_identity
 from bench.runs.recipe import ImageRecipe
+from bench.training.backbones import create_backbone, weights_identity
 from bench.training.image_recipe import recipe_transform
 from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision, infer

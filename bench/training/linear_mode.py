@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import torch
 
+from bench.labels.encoding import canonical_csr
 from bench.labels.store import StoredLabels
-from bench.plugins.method import Method
+from bench.metrics import evaluate
+from bench.metrics.entries import entry_scores
+from bench.plugins.method import LabelStore, Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.prior import PriorAccumulator, posthoc_prior
 from bench.runs.resolve import PreparedDataset
 from bench.runs.result import RunResult
-from bench.labels.encoding import canonical_csr
-from bench.metrics import evaluate
-from bench.metrics.entries import entry_scores
-from bench.plugins.method import LabelStore
 from bench.training.heads import build_model
 from bench.training.inference import logits_of, predict
 from bench.training.tensors import intra_op_threads, store_labels

@@ -7,8 +7,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from bench.labels.store import StoredLabels
 from bench.labels.encoding import LabelMatrix, is_sparse, to_dense, validate_labels
+from bench.labels.store import StoredLabels
 
 
 @contextlib.contextmanager

@@ -30,8 +30,8 @@ from torch import nn
 
 from bench.core.errors import RunError
 from bench.labels.encoding import LabelMatrix
-from bench.plugins.method import LabelStore, Method, TrainState
 from bench.metrics import evaluate
+from bench.plugins.method import LabelStore, Method, TrainState
 from bench.runs.recipe import Recipe
 from bench.training.inference import predict
 

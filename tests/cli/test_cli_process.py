@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 from bench.runs.config import RunConfig
-
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.store import Store
 
 BENCH = Path(sys.executable).with_name("bench")
 SLOW = """

@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.helpers.shared import shared_path
-from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, label_counts
 from bench.plugins.registry import DATASETS
+from bench.runs.resolve import prepare, resolve_dataset
+from tests.helpers.shared import shared_path
 
 JSON_NAME = "instances_train2017_first128.json"
 

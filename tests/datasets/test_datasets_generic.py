@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, UNANN, from_01
 from bench.plugins.registry import DATASETS
+from bench.runs.resolve import prepare, resolve_dataset
 
 
 def write_folder(root, rows, header="image,split,cat,dog,bird"):

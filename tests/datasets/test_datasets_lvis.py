@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.shared import SHARED, shared_path
-from bench.runs.resolve import prepare, resolve_dataset
 from bench.io.errors import DataError
 from bench.labels.encoding import NEG, POS, UNANN
 from bench.labels.protocols import ProtocolError
 from bench.plugins.registry import DATASETS
+from bench.runs.resolve import prepare, resolve_dataset
+from tests.helpers.shared import SHARED, shared_path
 
 SHARED_CATEGORIES = SHARED / "data" / "lvis_v1" / "lvis_v1_categories.json"
 

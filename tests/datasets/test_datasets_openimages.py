@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.shared import SHARED
 from bench.io.errors import DataError
 from bench.io.integrity import class_list_sha256
 from bench.io.openimages import read_human_labels, row_index
 from bench.labels.encoding import NEG, POS
 from bench.plugins.registry import DATASETS
+from tests.helpers.shared import SHARED
 
 HEADER = ["ImageID", "Source", "LabelName", "Confidence"]
 DESCRIPTIONS = SHARED / "data" / "openimages" / "oidv6-class-descriptions.csv"

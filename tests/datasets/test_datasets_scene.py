@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from bench.labels.encoding import NEG, POS, is_fully_labelled
 from bench.core.resources import shipped
+from bench.labels.encoding import NEG, POS, is_fully_labelled
 from bench.plugins.registry import DATASETS
 from tests.helpers.shared import shared_path
 

@@ -7,7 +7,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from bench.plugins.dataset import DatasetData, Split
 from bench.io.cole import cole_order, cole_val_index
 from bench.io.errors import DataError, json_errors
 from bench.io.idseq import ArrowStrings, HexIds, hex_keys, hex_text
@@ -15,6 +14,7 @@ from bench.io.images import check_dataset_images, check_images, drop_bad_images
 from bench.io.integrity import KnownRelease, check_class_list, class_list_sha256, verify_release
 from bench.io.sparse_labels import csr_from_triplets
 from bench.labels.encoding import NEG, POS, UNANN, from_01
+from bench.plugins.dataset import DatasetData, Split
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 

@@ -6,8 +6,23 @@ import pytest
 import scipy.sparse as sp
 
 from bench.labels.encoding import (
-    NEG, POS, UNANN, LabelError, canonical_csr, from_01, from_cole, from_csl, from_known_mask,
-    is_fully_labelled, label_counts, load_cole_labels, to_cole, to_csl, to_dense, to_sparse, validate_labels,
+    NEG,
+    POS,
+    UNANN,
+    LabelError,
+    canonical_csr,
+    from_01,
+    from_cole,
+    from_csl,
+    from_known_mask,
+    is_fully_labelled,
+    label_counts,
+    load_cole_labels,
+    to_cole,
+    to_csl,
+    to_dense,
+    to_sparse,
+    validate_labels,
 )
 
 OURS = np.array([[1, -1, 0, 0], [0, 0, 1, -1], [-1, -1, -1, 1]], dtype=np.int8)

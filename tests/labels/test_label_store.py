@@ -8,14 +8,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from bench.runs.resolve import get_dataset
-from bench.labels.store import LabelStore
 from bench.labels.encoding import to_dense
+from bench.labels.sparse_rows import SparseLabelRows
+from bench.labels.store import LabelStore
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
-from bench.labels.sparse_rows import SparseLabelRows
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.runs.resolve import get_dataset
+from bench.store import Store
 from tests.helpers.plugins import temporary_plugins
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from tests.helpers.shared import shared_path
 from scipy.stats import spearmanr
 
-from bench.plugins.dataset import DatasetData, Split
 from bench.labels.encoding import NEG, POS, UNANN, from_01, label_counts, to_dense, to_sparse
 from bench.labels.manifest import Manifest, ManifestError, build_manifest
 from bench.labels.protocols import ProtocolError, apply_protocol
+from bench.plugins.dataset import DatasetData, Split
+from tests.helpers.shared import shared_path
 
 CLASSES = [f"c{i}" for i in range(8)]
 

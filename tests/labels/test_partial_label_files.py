@@ -6,11 +6,11 @@ import gzip
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from tests.helpers.shared import shared_path
 
 from bench.labels.encoding import NEG, POS, UNANN, from_01, label_counts, to_sparse
 from bench.labels.files import PartialLabelFileError, read_partial_label_file
 from bench.labels.protocols import apply_protocol
+from tests.helpers.shared import shared_path
 
 IDS = ["9", "25", "30"]
 LINES = ["COCO_train2014_000000000030.jpg,", "COCO_train2014_000000000009.jpg, 0 3", "COCO_train2014_000000000025.jpg,2"]

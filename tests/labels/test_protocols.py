@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 
 from bench.labels.encoding import NEG, POS, UNANN, canonical_csr, from_01, label_counts, to_dense, to_sparse
-from bench.labels.sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
 from bench.labels.protocols import PROTOCOLS, ProtocolError, apply_protocol, protocol_seed
+from bench.labels.sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
 
 SEEDED = [("rpa", {"p": 0.3}), ("known", {"q": 0.4}), ("fpc", {"n_s": 25}), ("single-positive", {}),
           ("single-positive", {"draw": "cole"})]

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from bench import PriorSpec
-from bench.plugins.method import TrainState
 from bench.core.params import ParamError
+from bench.plugins.method import TrainState
 from bench.plugins.registry import METHODS
 
 LOGITS = [[2.0, -1.0, 0.5], [0.0, 1.5, -2.0]]

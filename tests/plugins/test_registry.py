@@ -8,9 +8,9 @@ from importlib import metadata
 import pytest
 from typer.testing import CliRunner
 
+from bench.cli.app import app
 from bench.core.resources import shipped
 from bench.plugins import registry
-from bench.cli.app import app
 from bench.plugins.registry import DATASETS, METHODS, UnknownPluginError, failed_plugins, plugin_identity
 from tests.helpers.plugins import temporary_plugins
 

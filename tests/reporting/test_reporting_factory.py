@@ -15,8 +15,8 @@ import pytest
 
 from bench.labels.encoding import canonical_csr
 from bench.metrics import evaluate
-from bench.reporting.bootstrap import LabelledTestSet
 from bench.plugins.selectors import parse_dataset_selector
+from bench.reporting.bootstrap import LabelledTestSet
 from bench.store import RunRecord, Store
 
 RECIPE = {"batch_size": 64, "epochs": 5, "head": "linear", "lr": 0.001, "pct_start": 0.2, "weight_decay": 0.0001}

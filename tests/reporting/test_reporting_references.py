@@ -5,14 +5,14 @@ import re
 
 import pytest
 import yaml
-from tests.helpers.shared import shared_path
 
+from bench.core.yamlfile import LOADER as YAML_LOADER
 from bench.labels.protocols import PROTOCOLS
 from bench.plugins.registry import DATASETS, METHODS
+from bench.plugins.selectors import parse_selector
 from bench.reporting.references import PublishedRowsError, load_references
 from bench.reporting.schema import load_schema
-from bench.core.yamlfile import LOADER as YAML_LOADER
-from bench.plugins.selectors import parse_selector
+from tests.helpers.shared import shared_path
 
 COPIED = ("source", "table", "dataset", "protocol", "method", "metric", "value", "status", "reported_in")
 

@@ -7,8 +7,8 @@ import re
 from bench.reporting import build_report
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.store import Store
 
 
 def test_report_of_real_scene_runs(tmp_path):

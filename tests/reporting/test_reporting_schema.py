@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.reporting.layouts import LAYOUTS, DEFAULT, layout_columns
+from bench.reporting.layouts import DEFAULT, LAYOUTS, layout_columns
 from bench.reporting.schema import Metric, SchemaError, load_schema
 
 

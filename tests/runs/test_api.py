@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 import bench
 from bench.cli.app import app
-from bench.labels.encoding import to_dense
 from bench.core.params import ParamError
+from bench.labels.encoding import to_dense
 from bench.plugins.registry import METHODS
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.store import Store
 from tests.helpers.plugins import temporary_plugins
 
 README = Path(__file__).resolve().parents[2] / "README.md"

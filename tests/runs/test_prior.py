@@ -7,11 +7,18 @@ import json
 import numpy as np
 import pytest
 import torch
-from tests.helpers.shared import shared_path
 from scipy.stats import spearmanr
 
-from bench.runs.prior import (PriorAccumulator, PriorFileError, posthoc_prior, prior_spearman, read_prior_csv,
-                         true_class_frequencies, write_prior_csv)
+from bench.runs.prior import (
+    PriorAccumulator,
+    PriorFileError,
+    posthoc_prior,
+    prior_spearman,
+    read_prior_csv,
+    true_class_frequencies,
+    write_prior_csv,
+)
+from tests.helpers.shared import shared_path
 
 NAMES = ["cat", "dog", "bird"]
 

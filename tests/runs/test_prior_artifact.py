@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from bench.runs.resolve import get_dataset
-from bench.runs.artifacts import ArtifactError
 from bench.plugins.method import LabelStore
-from bench.runs.prior import posthoc_prior, write_prior_csv
 from bench.plugins.registry import METHODS
+from bench.runs.artifacts import ArtifactError
 from bench.runs.config import RunConfig, resolve_config
 from bench.runs.execute import execute
+from bench.runs.prior import posthoc_prior, write_prior_csv
+from bench.runs.recipe import Recipe
+from bench.runs.resolve import get_dataset
 from bench.store import Store
 from bench.training.heads import build_model
 from bench.training.inference import logits_of
 from bench.training.tensors import label_tensor
-from bench.runs.recipe import Recipe
 from bench.training.trainer import train
 from tests.helpers.plugins import temporary_plugins
 

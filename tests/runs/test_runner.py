@@ -6,20 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bench.core.errors import InputError
 import torch
 
-from bench.store.heartbeat import Heartbeat
+from bench.core.errors import InputError
 from bench.labels.encoding import canonical_csr
-from bench.metrics import evaluate
 from bench.labels.protocols import ProtocolError
+from bench.metrics import evaluate
 from bench.plugins.registry import DATASETS
 from bench.runs.config import RunConfig, config_hash, resolve_config
 from bench.runs.execute import RunFailed, execute
-from bench.runs.modes import ConfigError
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.store import Store
+from bench.store.heartbeat import Heartbeat
 from tests.helpers.plugins import temporary_plugins
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.runs.resolve import get_dataset
 from bench.labels.encoding import to_dense
 from bench.plugins.registry import METHODS
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import Recipe
+from bench.runs.resolve import get_dataset
+from bench.store import Store
 from tests.helpers.plugins import temporary_plugins
 
 PLUGINS = {

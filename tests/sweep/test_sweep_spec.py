@@ -7,10 +7,10 @@ import textwrap
 import pytest
 
 from bench.runs.config import RunConfig, resolve_config
+from bench.runs.recipe import Recipe
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
 from bench.sweep.spec import SpecError, load_spec
-from bench.runs.recipe import Recipe
 
 
 def _write(tmp_path, text: str):

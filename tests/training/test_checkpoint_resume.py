@@ -13,11 +13,10 @@ import pytest
 import torch
 
 from bench.runs.config import RunConfig
-
 from bench.runs.execute import execute
+from bench.runs.recipe import ImageRecipe
 from bench.store import Store
 from bench.training.checkpoint import LAST, CheckpointError, RunCheckpoints, save_atomic
-from bench.runs.recipe import ImageRecipe
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = ImageRecipe(backbone="test_resnet", image_size=48, epochs=4, batch_size=32, deterministic=True)

@@ -9,9 +9,9 @@ import torch
 from bench.plugins.registry import DATASETS, METHODS
 from bench.runs.config import RunConfig
 from bench.runs.execute import execute
+from bench.runs.recipe import ImageRecipe
 from bench.store import Store
 from bench.training.feature_cache import cached_features
-from bench.runs.recipe import ImageRecipe
 from bench.training.images import ImageRows, image_loader, image_transform
 from bench.training.images.inference import amp_dtype
 

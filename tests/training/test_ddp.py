@@ -16,10 +16,10 @@ from torch import nn
 
 from bench.plugins.method import LabelStore
 from bench.plugins.registry import DATASETS, METHODS
+from bench.runs.recipe import ImageRecipe
 from bench.store import Store
 from bench.training.finetune.loop import ddp_gradient_scale, fit
 from bench.training.finetune.setup import FitSetup
-from bench.runs.recipe import ImageRecipe
 from bench.training.images import BadImages, ImageRows, image_transform
 from bench.training.images.inference import Precision
 from bench.training.tensors import label_tensor

@@ -13,9 +13,9 @@ from PIL import Image
 
 import bench.training.feature_cache as feature_cache
 from bench.core.hashing import json_sha256
+from bench.runs.recipe import ImageRecipe
 from bench.training.backbones import create_backbone
 from bench.training.feature_cache import cached_features, feature_key
-from bench.runs.recipe import ImageRecipe
 from bench.training.image_recipe import recipe_transform
 
 CPU = torch.device("cpu")

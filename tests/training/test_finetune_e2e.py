@@ -17,8 +17,8 @@ from bench.cli.app import app
 from bench.plugins.registry import DATASETS
 from bench.runs.config import RunConfig, resolve_config
 from bench.runs.execute import execute
-from bench.store import Store
 from bench.runs.recipe import ImageRecipe
+from bench.store import Store
 from bench.training.images.rows import BadImageWarning
 
 VENDORED = Path(__file__).resolve().parents[2] / "datasets" / "data" / "coco_mini"

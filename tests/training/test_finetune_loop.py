@@ -7,14 +7,14 @@ from torch import nn
 
 from bench.plugins.method import LabelStore
 from bench.plugins.registry import DATASETS, METHODS
+from bench.runs.recipe import ImageRecipe
 from bench.training.finetune.loop import fit
-from bench.training.trainer import adam_with_l2
 from bench.training.finetune.setup import FitSetup
 from bench.training.finetune.state import cpu_state
-from bench.runs.recipe import ImageRecipe
 from bench.training.images import BadImages, ImageRows, image_transform
 from bench.training.images.inference import Precision
 from bench.training.tensors import label_tensor
+from bench.training.trainer import adam_with_l2
 
 ROWS, SIZE = 20, 24
 

@@ -6,10 +6,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.runs.recipe import ImageRecipe, RecipeError
-from bench.training.modes import FINETUNE, LINEAR
+from bench.runs.recipe import ImageRecipe, Recipe, RecipeError
 from bench.runs.recipe_files import build_recipe, load_recipe, parse_overrides, recipe_names
-from bench.runs.recipe import Recipe
+from bench.training.modes import FINETUNE, LINEAR
 
 
 def test_shipped_recipes_load_and_csl_is_the_image_recipe_default():

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from bench import LabelStore, Method, TrainState
+from bench.runs.recipe import Recipe
 from bench.training.heads import build_model
 from bench.training.inference import logits_of, predict
-from bench.runs.recipe import Recipe
 from bench.training.trainer import Monitor, TrainingError, train
 
 N, D, C = 120, 8, 3

@@ -29,8 +29,8 @@ from timm.utils import ModelEmaV3
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from bench.plugins.method import Method, TrainState
 from bench.metrics import evaluate
+from bench.plugins.method import Method, TrainState
 from bench.training.checkpoint import BEST, LAST
 from bench.training.distributed import barrier, world
 from bench.training.finetune.selection import Selection

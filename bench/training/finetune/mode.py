@@ -27,14 +27,13 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from bench.plugins.method import Method
+from bench.labels.encoding import canonical_csr, validate_labels
+from bench.metrics import evaluate
+from bench.metrics.entries import entry_scores
+from bench.plugins.method import LabelStore, Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.resolve import PreparedDataset
 from bench.runs.result import RunResult
-from bench.labels.encoding import canonical_csr, validate_labels
-from bench.plugins.method import LabelStore
-from bench.metrics import evaluate
-from bench.metrics.entries import entry_scores
 from bench.training.backbones import create_backbone
 from bench.training.checkpoint import LAST, RunCheckpoints, checkpoint_root
 from bench.training.distributed import world

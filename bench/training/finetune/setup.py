@@ -11,8 +11,8 @@ from torch import nn
 
 from bench.labels.encoding import LabelMatrix
 from bench.plugins.method import LabelStore, Method, TrainState
-from bench.training.checkpoint import RunCheckpoints
 from bench.runs.recipe import ImageRecipe
+from bench.training.checkpoint import RunCheckpoints
 from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision
 from bench.training.trainer import TrainingError
