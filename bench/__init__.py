@@ -26,7 +26,8 @@ _LAZY = {
 
 __all__ = [
     "DatasetData", "DatasetPlugin", "ImageDataset", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
-    "TrainState", "Param", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector", "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
+    "TrainState", "Param", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector", "register_dataset",
+    "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
 ]
 
 

@@ -2,7 +2,8 @@
 epochs) with the local executor (one process per cell, as many at once as this machine has CPUs)
 against the same cells run one by one in this process (``bench.runs.execute.execute``), each round into
 a fresh store. A third row, the local executor with one worker, isolates the executor's own cost
-per cell (process, scratch store, copying the record) from what running cells side by side gains. Both share the class prior per seed the same way (the engine's store cache one by
+per cell (process, scratch store, copying the record) from what running cells side by side gains.
+Both share the class prior per seed the same way (the engine's store cache one by
 one, the sweep's dependency sharing), so they do the same work; the results must be identical.
 Compare the two rows of group ``sweep-24-scene``; ``extra_info`` holds the peak resident memory.
 Run: ``OMP_NUM_THREADS=1 python -m pytest benchmarks/test_sweep_speed.py``.

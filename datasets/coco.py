@@ -70,8 +70,10 @@ class Coco(ImageDataset):
         "root": Param(None, type=str, help="COCO folder holding annotations/ and train2014/, val2014/"),
         "year": Param("2014", choices=("2014", "2017"), help="release: file and folder names, known sizes"),
         "annotations": Param("annotations", help="annotation folder, relative to root"),
-        "train_json": Param(None, type=str, help="training JSON in the annotation folder (default instances_train{year}.json)"),
-        "test_json": Param(None, type=str, help="test JSON in the annotation folder (default instances_val{year}.json)"),
+        "train_json": Param(None, type=str,
+                            help="training JSON in the annotation folder (default instances_train{year}.json)"),
+        "test_json": Param(None, type=str,
+                           help="test JSON in the annotation folder (default instances_val{year}.json)"),
         "train_images": Param(None, type=str, help="training image folder relative to root (default train{year})"),
         "test_images": Param(None, type=str, help="test image folder relative to root (default val{year})"),
         "order": Param("id", choices=("id", "cole"), help="rows by image id, or Cole et al.'s order and val split"),
@@ -82,7 +84,8 @@ class Coco(ImageDataset):
         root = require_dir(self.root, "the COCO folder", "dataset 'coco'")
         year = self.year
         ann_dir = root / self.annotations
-        files = {"train": self.train_json or f"instances_train{year}.json", "test": self.test_json or f"instances_val{year}.json"}
+        files = {"train": self.train_json or f"instances_train{year}.json",
+                 "test": self.test_json or f"instances_val{year}.json"}
         folders = {"train": self.train_images or f"train{year}", "test": self.test_images or f"val{year}"}
         splits, names = {}, {}
         for split in ("train", "test"):

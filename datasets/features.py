@@ -71,7 +71,8 @@ def to_split(part: dict, encoding: str, path: Path, split: str) -> Split:
     """Validated Split of one part: X (N, D) float32, Y (N, C) mapped to our encoding."""
     X, Y = np.asarray(part["X"]), np.asarray(part["Y"])
     if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
-        raise DataError(f"{split}: X {X.shape} and Y {Y.shape} must be 2-D with the same rows", path, field=f"X/Y {split}")
+        raise DataError(f"{split}: X {X.shape} and Y {Y.shape} must be 2-D with the same rows", path,
+                        field=f"X/Y {split}")
     bad = ~np.isin(Y, ALLOWED[encoding])
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -109,5 +110,6 @@ class Features(DatasetPlugin):
                 raise DataError(f"train/test shapes or class names ({len(names)}) disagree", path)
         return DatasetData(
             name="features", class_names=names, train=splits["train"], test=splits["test"],
-            fully_labelled=bool((splits["train"].labels != UNANN).all()), meta={"path": str(path), "encoding": self.encoding},
+            fully_labelled=bool((splits["train"].labels != UNANN).all()),
+            meta={"path": str(path), "encoding": self.encoding},
         )

@@ -75,7 +75,8 @@ def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustiv
         rows, cols, flags = rows[~drop], cols[~drop], flags[~drop]
     labels, stats = csr_from_triplets(rows, cols, flags, shape)
     stats["images_in_json"] = len(lvis.imgs)
-    split = Split(labels, images=[_image_path(i, images_root, json_path) for i in kept], ids=[str(i["id"]) for i in kept])
+    split = Split(labels, images=[_image_path(i, images_root, json_path) for i in kept],
+                  ids=[str(i["id"]) for i in kept])
     return split, cats, not_exhaustive, stats
 
 

@@ -52,10 +52,12 @@ class OpenImagesV6(ImageDataset):
     parameters = {
         "root": Param(None, type=str, help="folder holding the label CSVs, class files and train/, test/ images"),
         "layout": Param("human-labels", choices=("human-labels", "miil"), help="official CSVs or MIIL's data.csv"),
-        "train_labels": Param("oidv6-train-annotations-human-imagelabels.csv", help="training label CSV (human-labels)"),
+        "train_labels": Param("oidv6-train-annotations-human-imagelabels.csv",
+                              help="training label CSV (human-labels)"),
         "test_labels": Param("test-annotations-human-imagelabels.csv", help="test label CSV (human-labels)"),
         "data_csv": Param("data.csv", help="MIIL annotation file (layout=miil)"),
-        "classes": Param("oidv6-classes-trainable.txt", help="trainable-classes file, or 'labels' to derive from the labels"),
+        "classes": Param("oidv6-classes-trainable.txt",
+                         help="trainable-classes file, or 'labels' to derive from the labels"),
         "min_positives": Param(1, help="classes=labels: least positive training images for a class"),
         "classes_sha256": Param(None, type=str, help="expected sha256 of the class list (optional)"),
         "descriptions": Param("oidv6-class-descriptions.csv", help="class descriptions CSV (optional, display names)"),
@@ -80,7 +82,8 @@ class OpenImagesV6(ImageDataset):
         names = display_names(root / self.descriptions, header=True)
         data = DatasetData(
             name="openimages-v6", class_names=list(train.classes),
-            train=to_split(train, root / self.train_images, suffix), test=to_split(test, root / self.test_images, suffix),
+            train=to_split(train, root / self.train_images, suffix),
+            test=to_split(test, root / self.test_images, suffix),
             fully_labelled=False,
             meta={"class_list_sha256": digest, "class_source": self.classes, "layout": self.layout,
                   "display_names": [names.get(m, m) for m in train.classes],

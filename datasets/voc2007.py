@@ -80,7 +80,8 @@ class Voc2007(ImageDataset):
         for split, file_split in (("train", "trainval"), ("test", "test")):
             ids, labels = load_voc_split(main_dir, file_split, DIFFICULT[self.difficult])
             splits[split] = Split(labels, images=[str(root / "JPEGImages" / f"{i}.jpg") for i in ids], ids=ids)
-        digest = verify_release(list(CLASSES), {s: len(v) for s, v in splits.items()}, RELEASE, str(main_dir), self.verify)
+        digest = verify_release(list(CLASSES), {s: len(v) for s, v in splits.items()}, RELEASE, str(main_dir),
+                                self.verify)
         data = DatasetData(
             name="voc2007", class_names=list(CLASSES), train=splits["train"], test=splits["test"],
             fully_labelled=True,

@@ -55,7 +55,8 @@ class LargeLoss(Method):
     def _effective_scheme(self) -> str:
         return "LL-Ct" if self.scheme == "LL-Cp" and self.official_compat else self.scheme
 
-    def large_loss_mask(self, loss_matrix: torch.Tensor, labels: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def large_loss_mask(self, loss_matrix: torch.Tensor, labels: torch.Tensor,
+                        epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(entries rejected or corrected, entries LL-Cp flips) for this batch; no gradient."""
         none = torch.zeros_like(labels, dtype=torch.bool)
         clean_rate = official_clean_rate(epoch, self.delta_rel)
@@ -102,7 +103,8 @@ class LargeLoss(Method):
         if self.pending_flips is None:
             return
         if state.label_store is None or state.indices is None:
-            raise ValueError(f"method '{self.name}' needs state.label_store and state.indices to record its label flips")
+            raise ValueError(f"method '{self.name}' needs state.label_store and state.indices "
+                             "to record its label flips")
         rows, cols = self.pending_flips
         state.label_store.set(state.indices.to(rows.device)[rows], cols, POS)
         self.pending_flips = None

@@ -106,7 +106,8 @@ class PartialASL(Method):
         "variant": Param("union", choices=("union", "likelihood", "prior", "soft"), help="selective rule set"),
         "soft_alpha": Param(1.0, help="soft variant: U weight exp(-soft_alpha * prior_c) outside Omega_L"),
         "prior_estimator": Param("posthoc", choices=("posthoc", "running"),
-                                 help="class prior: mean sigmoid after training (CSL eq. 10) or running mean (official)"),
+                                 help="class prior: mean sigmoid after training (CSL eq. 10) "
+                                      "or running mean (official)"),
         "reduction": Param("sum", choices=("sum", "mean"), help="sum (official) or mean over B*C"),
     }
 
@@ -136,7 +137,8 @@ class PartialASL(Method):
             raise ValueError(f"method '{self.name}' needs the artifact 'class_prior' in state.artifacts")
         prior = torch.as_tensor(prior, dtype=torch.float32, device=logits.device).reshape(-1)
         if prior.numel() != logits.shape[1]:
-            raise ValueError(f"method '{self.name}': class_prior has {prior.numel()} values, logits {logits.shape[1]} classes")
+            raise ValueError(f"method '{self.name}': class_prior has {prior.numel()} values, "
+                             f"logits {logits.shape[1]} classes")
         return prior
 
     def _clipped_q(self, p: torch.Tensor) -> torch.Tensor:
@@ -312,7 +314,8 @@ def _protocol(kind: str | None, param: float, notes: list[str]) -> str | None:
 def _method_params(args: argparse.Namespace, notes: list[str]) -> dict[str, Any]:
     mode = OFFICIAL_MODES.get(str(args.partial_loss_mode).lower())
     if mode is None:
-        raise OfficialArgsError(f"--partial_loss_mode {args.partial_loss_mode!r}: expected one of {', '.join(OFFICIAL_MODES)}")
+        raise OfficialArgsError(f"--partial_loss_mode {args.partial_loss_mode!r}: "
+                                f"expected one of {', '.join(OFFICIAL_MODES)}")
     params = {key: getattr(args, key) for key in ("gamma_pos", "gamma_neg", "gamma_unann", "alpha_pos", "alpha_neg",
                                                   "alpha_unann", "clip", "likelihood_topk", "prior_threshold")}
     params.update(partial_loss_mode=mode, topk_scope="batch", variant="union", reduction="sum")

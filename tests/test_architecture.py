@@ -114,7 +114,8 @@ def test_module_level_imports_have_no_cycle():
                          ids=lambda p: str(p.relative_to(REPO)))
 def test_plugins_use_only_the_public_api(path):
     for module, _ in imports(path):
-        assert PLUGIN_API.match(module), f"{path.relative_to(REPO)} imports {module}: plugins use bench, bench.io, bench.labels.encoding"
+        assert PLUGIN_API.match(module), (f"{path.relative_to(REPO)} imports {module}: "
+                                          "plugins use bench, bench.io, bench.labels.encoding")
 
 
 LOOKUP = re.compile(r"""\b(?:METHODS|DATASETS)\.get\(\s*["']|\bget_(?:method|dataset)\(\s*["']""")

@@ -34,13 +34,15 @@ def summary_table(prepared: PreparedDataset, part: str) -> Table:
     rows = [
         ("classes", f"{data.num_classes:,}"),
         ("official train / test rows", f"{len(data.train):,} / {len(data.test):,}"),
-        ("train / val rows", f"{manifest.train_index.size:,} / {manifest.val_index.size:,} ({manifest.val_carve} carve)"),
+        ("train / val rows",
+         f"{manifest.train_index.size:,} / {manifest.val_index.size:,} ({manifest.val_carve} carve)"),
         ("protocol", f"{manifest.protocol or 'native labels'} {manifest.protocol_params or ''}".strip()),
         ("manifest sha256", manifest.sha256),
         (f"{part} positives", f"{int(stats.positives.sum()):,} ({stats.positives.sum() / total:.2%})"),
         (f"{part} negatives", f"{int(stats.negatives.sum()):,} ({stats.negatives.sum() / total:.2%})"),
         (f"{part} un-annotated", f"{int(stats.unannotated.sum()):,} ({stats.unannotated.sum() / total:.2%})"),
-        ("Spearman(annotated pos, true pos)", "n/a (true labels unknown)" if stats.spearman is None else f"{stats.spearman:.4f}"),
+        ("Spearman(annotated pos, true pos)",
+         "n/a (true labels unknown)" if stats.spearman is None else f"{stats.spearman:.4f}"),
     ]
     if "class_list_sha256" in data.meta:
         rows.append(("class list sha256", str(data.meta["class_list_sha256"])))
@@ -59,13 +61,16 @@ def class_table(prepared: PreparedDataset, part: str, limit: int) -> Table:
     stats = prepared.manifest.stats(part)
     names = prepared.data.class_names
     shown = range(len(names)) if limit <= 0 else range(min(limit, len(names)))
-    title = f"per-class labels ({part} rows" + ("" if len(shown) == len(names) else f"; first {len(shown)} of {len(names)}") + ")"
+    title = (f"per-class labels ({part} rows"
+             + ("" if len(shown) == len(names) else f"; first {len(shown)} of {len(names)}") + ")")
     table = Table(title=title)
-    columns = ["#", "class", "positives", "negatives", "un-annotated"] + (["true positives"] if stats.true_positives is not None else [])
+    columns = (["#", "class", "positives", "negatives", "un-annotated"]
+               + (["true positives"] if stats.true_positives is not None else []))
     for column in columns:
         table.add_column(column, justify="left" if column == "class" else "right")
     for c in shown:
-        cells = [str(c), escape(names[c]), f"{stats.positives[c]:,}", f"{stats.negatives[c]:,}", f"{stats.unannotated[c]:,}"]
+        cells = [str(c), escape(names[c]), f"{stats.positives[c]:,}", f"{stats.negatives[c]:,}",
+                 f"{stats.unannotated[c]:,}"]
         if stats.true_positives is not None:
             cells.append(f"{stats.true_positives[c]:,}")
         table.add_row(*cells)
@@ -78,7 +83,8 @@ def _prepare(selector: str, split_seed: int, val_fraction: float, part: str) -> 
     return prepare(resolve_dataset(selector), split_seed=split_seed, val_fraction=val_fraction)
 
 
-@data_app.command("info", epilog="Example: bench data info 'voc2007[root=/data/VOC2007,difficult=negative]+known[q=0.3]'")
+@data_app.command("info",
+                  epilog="Example: bench data info 'voc2007[root=/data/VOC2007,difficult=negative]+known[q=0.3]'")
 def info(selector: str = typer.Argument(..., help="dataset selector, e.g. 'coco[root=/data/coco]+fpc[n_s=1000]'"),
          split_seed: int = SPLIT_SEED, val_fraction: float = VAL_FRACTION, part: str = PART, rows: int = ROWS) -> None:
     """Show a dataset's manifest statistics without writing anything."""
@@ -88,9 +94,11 @@ def info(selector: str = typer.Argument(..., help="dataset selector, e.g. 'coco[
     console.print(class_table(prepared, part, rows))
 
 
-@data_app.command("prepare", epilog="Example: bench data prepare 'coco[root=/data/coco]+fpc[n_s=1000]' --out fpc1000.npz")
+@data_app.command("prepare",
+                  epilog="Example: bench data prepare 'coco[root=/data/coco]+fpc[n_s=1000]' --out fpc1000.npz")
 def prepare_command(selector: str = typer.Argument(..., help="dataset selector"),
-                    out: Path | None = typer.Option(None, "--out", "-o", help="manifest file (default: <sha256[:16]>.manifest.npz)"),
+                    out: Path | None = typer.Option(None, "--out", "-o",
+                                                    help="manifest file (default: <sha256[:16]>.manifest.npz)"),
                     split_seed: int = SPLIT_SEED, val_fraction: float = VAL_FRACTION, part: str = PART,
                     rows: int = ROWS) -> None:
     """Materialise a dataset's manifest to a file and show its statistics."""

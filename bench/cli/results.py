@@ -28,8 +28,10 @@ class ReportFormat(str, Enum):
 
 
 def report(
-    dataset: list[str] | None = typer.Option(None, "--dataset", "-d", help="only these datasets (selector or plugin name; repeatable)"),
-    fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", help="md (stdout or a file with PNG figures) or html (a static site)"),
+    dataset: list[str] | None = typer.Option(None, "--dataset", "-d",
+                                             help="only these datasets (selector or plugin name; repeatable)"),
+    fmt: ReportFormat = typer.Option(ReportFormat.md, "--format",
+                                     help="md (stdout or a file with PNG figures) or html (a static site)"),
     output: Path | None = typer.Option(None, "--out", "-o", help="a .md file or a folder (required for html)"),
     cost: bool = typer.Option(False, "--cost", help="add device-hours and peak-memory columns"),
     references: str = typer.Option("all", "--references", help="published rows: all | matched | none"),
@@ -45,7 +47,8 @@ def report(
 
     wanted = [_report_dataset_label(d) for d in dataset] if dataset else None
     with writing(output):
-        result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost, references=references,
+        result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost,
+                              references=references,
                               significance=significance, n_boot=n_boot, tuning=str(tune) if tune else None,
                               timestamp=timestamp)
     if output is None:

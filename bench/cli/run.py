@@ -122,7 +122,8 @@ def _official_translator() -> type:
     found = [cls for cls in METHODS.classes().values() if cls.__dict__.get("official_script")]
     if len(found) != 1:
         names = ", ".join(f"{c.name} ({c.official_script})" for c in found) or "none"
-        raise InputError(f"--from-official-args needs exactly one method that translates official arguments; found {names}")
+        raise InputError("--from-official-args needs exactly one method that translates official arguments; "
+                         f"found {names}")
     return found[0]
 
 

@@ -32,7 +32,8 @@ def _layout(path: Path) -> tuple[bool, int]:
         first = handle.readline()
     table = pacsv.read_csv(pa.py_buffer(first), read_options=pacsv.ReadOptions(autogenerate_column_names=True))
     if table.num_columns < 4:
-        raise DataError(f"expected at least 4 columns (image, positives, negatives, ..., split), got {table.num_columns}",
+        raise DataError("expected at least 4 columns (image, positives, negatives, ..., split), "
+                        f"got {table.num_columns}",
                         path, 1)
     return not str(table.column(1)[0].as_py()).lstrip().startswith("["), table.num_columns
 

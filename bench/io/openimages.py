@@ -5,7 +5,8 @@ header ``ImageID,Source,LabelName,Confidence``; Confidence 1 = verified present 
 verified absent (NEG). ``read_human_labels`` reads the file in bounded line blocks
 (``bench.io.csvblocks``), keeps per row only an 8-byte image key (16-hex-digit ids; other ids fall
 back to arrow strings), a 4-byte class code and a flag, and builds a sparse CSR matrix: memory
-grows with the number of label rows (about 30 bytes each at the peak), never with images x classes. Rows are the images with at least one kept label, sorted by ImageID;
+grows with the number of label rows (about 30 bytes each at the peak), never with images x classes.
+Rows are the images with at least one kept label, sorted by ImageID;
 rows of classes outside the class list are dropped and counted.
 """
 from __future__ import annotations

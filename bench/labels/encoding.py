@@ -20,7 +20,7 @@ our encoding return the same kind (dense or sparse) as their input.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +32,7 @@ NEG: int = -1
 UNANN: int = 0
 LABEL_DTYPE = np.int8
 
-LabelMatrix = Union[np.ndarray, sp.csr_array, sp.csr_matrix]
+LabelMatrix = np.ndarray | sp.csr_array | sp.csr_matrix
 
 
 class LabelError(InputError):

@@ -9,7 +9,7 @@ identical batches and identical results after the same ``set`` calls.
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +17,7 @@ import torch
 
 from bench.labels.sparse_rows import SparseLabelRows
 
-StoredLabels = Union[torch.Tensor, sp.csr_array, sp.csr_matrix]
+StoredLabels = torch.Tensor | sp.csr_array | sp.csr_matrix
 
 
 class LabelStore:

@@ -76,7 +76,8 @@ def make_state(method: Method, labels: torch.Tensor, artifacts: dict | None = No
                       steps_per_epoch=4)
 
 
-def evaluate(method: Method, logits: torch.Tensor, labels: torch.Tensor, state: TrainState) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate(method: Method, logits: torch.Tensor, labels: torch.Tensor,
+             state: TrainState) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, d loss / d logits) in float32; checks the contract's scalar float32 output."""
     z = logits.detach().clone().requires_grad_(True)
     loss = method.loss(z, labels, state)
@@ -167,7 +168,8 @@ def check_class_permutation(make: MethodFactory) -> None:
     permuted = {k: v[perm] for k, v in artifacts.items()}
     method_a, method_b = make(), make()
     loss_a, grad_a = evaluate(method_a, logits, labels, make_state(method_a, labels, artifacts))
-    loss_b, grad_b = evaluate(method_b, logits[:, perm], labels[:, perm], make_state(method_b, labels[:, perm], permuted))
+    loss_b, grad_b = evaluate(method_b, logits[:, perm], labels[:, perm],
+                              make_state(method_b, labels[:, perm], permuted))
     if not torch.allclose(loss_a, loss_b, rtol=1e-5, atol=1e-6):
         raise ConformanceError(f"loss changes under a class permutation: {loss_a.item()} vs {loss_b.item()}")
     if not torch.allclose(grad_a[:, perm], grad_b, rtol=1e-5, atol=1e-7):
@@ -193,7 +195,8 @@ def check_undeclared_state(make: MethodFactory) -> None:
     if not method_b.mutates_labels:
         state_b.label_store = LabelStore(poison)
     declared = required_artifacts(method_b)
-    state_b.artifacts.update({k: v.flip(0) for k, v in synthetic_artifacts(CLASSES, seed=5).items() if k not in declared})
+    state_b.artifacts.update({k: v.flip(0) for k, v in synthetic_artifacts(CLASSES, seed=5).items()
+                              if k not in declared})
     state_b.artifacts["test_labels"] = poison
     state_b.extra["test_labels"] = poison
     labels_b = labels.clone()

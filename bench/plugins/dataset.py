@@ -57,7 +57,8 @@ class ImageDataset(DatasetPlugin):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "parameters" in cls.__dict__:
-            cls.parameters = {**cls.parameters, **{k: v for k, v in IMAGE_CHECK_PARAMS.items() if k not in cls.parameters}}
+            cls.parameters = {**cls.parameters,
+                              **{k: v for k, v in IMAGE_CHECK_PARAMS.items() if k not in cls.parameters}}
 
     def read(self) -> DatasetData:
         """The dataset's splits with image paths, before the image checks."""

@@ -120,7 +120,8 @@ class Registry:
             source = self._failed_source(name)
             if source is not None:
                 raise PluginImportError(f"{self.plugin_type} '{name}' failed to import: {self.failed[source]}")
-            broken = f"; {len(self.failed)} plugin file(s) failed to import (bench list {self.folder})" if self.failed else ""
+            broken = (f"; {len(self.failed)} plugin file(s) failed to import (bench list {self.folder})"
+                      if self.failed else "")
             raise UnknownPluginError(
                 f"unknown {self.plugin_type} '{name}'{suggest(name, tuple(self._classes))}; "
                 f"known: {', '.join(sorted(self._classes)) or 'none'}{broken}"

@@ -35,7 +35,8 @@ class PriorSpec:
 
     def __post_init__(self) -> None:
         if self.estimator not in PRIOR_ESTIMATORS:
-            raise InputError(f"PriorSpec: estimator must be one of {', '.join(PRIOR_ESTIMATORS)}; got '{self.estimator}'")
+            raise InputError(f"PriorSpec: estimator must be one of {', '.join(PRIOR_ESTIMATORS)}; "
+                             f"got '{self.estimator}'")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -73,7 +73,8 @@ def assemble(records: Sequence[Any], options: ReportOptions = ReportOptions(), f
     test_sets = options.test_sets if options.test_sets is not None else DatasetTestSets()
     marker = ColumnMarker(test_sets, mode=options.significance, n_boot=options.n_boot, alpha=options.alpha)
     builder = TableBuilder(schema, references, marker, load_tuning(options.tuning),
-                           TableOptions(cost=options.cost, columns=tuple(options.columns), references=options.references))
+                           TableOptions(cost=options.cost, columns=tuple(options.columns),
+                                        references=options.references))
     groups = group_runs(records)
     tables = [builder.leaderboard(group, slug(group.dataset)) for group in groups]
     sweeps = sweep_tables(groups, schema, marker)

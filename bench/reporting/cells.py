@@ -29,7 +29,8 @@ def _names(columns: list[Column]) -> str:
     return ", ".join(c.header for c in columns)
 
 
-def footnotes(columns: list[Column], tests: list[ColumnTest | None], rows: list[Row], alpha: float = ALPHA) -> list[str]:
+def footnotes(columns: list[Column], tests: list[ColumnTest | None], rows: list[Row],
+              alpha: float = ALPHA) -> list[str]:
     """The legend of a table: cell format, bold, the test behind each column's marks, published rows."""
     notes = ["Cells: mean ± std (ddof=1) over n runs (training seeds); in bold: the best of the column among our rows."]
     by_test: dict[str, list[tuple[Column, ColumnTest]]] = {}
@@ -51,7 +52,8 @@ def footnotes(columns: list[Column], tests: list[ColumnTest | None], rows: list[
         else:
             notes.append(f"{_names(cols)}: no significance test (no two common seeds).{why}")
     if any(TEST_SELECTED in row.flags for row in rows):
-        notes.append(f"{TEST_SELECTED_MARK} model selected on the test set (not comparable to validation-selected rows).")
+        notes.append(f"{TEST_SELECTED_MARK} model selected on the test set "
+                     "(not comparable to validation-selected rows).")
     if any(row.kind == REFERENCE for row in rows):
         notes.append("Rows in italics are published results (reports/references.yaml): never ranked, since their "
                      "backbone, input size, pretraining or recipe differ from ours unless their setting says "

@@ -74,7 +74,8 @@ def protocol_figures(sweeps: list[Table], fmt: str = "png") -> list[Figure]:
                 series.append((row.label, [x for x, _ in points], [c.mean for _, c in points],
                                [c.std for _, c in points]))
         xlabel = table.columns[0].header.split("=")[0]
-        out.append(draw(f"fig6-{table.slug}", table.title, "CSL Figure 6: one line per method; bands = ± std over seeds.",
+        out.append(draw(f"fig6-{table.slug}", table.title,
+                        "CSL Figure 6: one line per method; bands = ± std over seeds.",
                         xlabel, table.columns[0].metric.name, series, fmt))
     return out
 

@@ -80,7 +80,7 @@ class ColumnMarker:
         if self.test_sets is None:
             return ColumnTest(UNTESTED, "no test labels available")
         series = []
-        for cell, runs in [best] + others:
+        for _cell, runs in [best] + others:
             reps = []
             for record in runs:
                 found = self._run_replicates(record, metric, statistics)

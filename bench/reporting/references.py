@@ -107,7 +107,8 @@ class References:
             if not all(k in params and _same(v, params[k]) for k, v in (bench.get("params") or {}).items()):
                 continue
             param = bench.get("param")
-            out.append((published.get("dataset"), published.get("protocol"), param, params.get(param) if param else None))
+            out.append((published.get("dataset"), published.get("protocol"), param,
+                        params.get(param) if param else None))
         return out
 
     def rows_for(self, dataset: str, protocol: str | None, params: dict[str, Any]) -> list[PublishedRow]:

@@ -74,7 +74,8 @@ class TableBuilder:
             runs = [r for row in group.rows for r in row.records]
             extra += [k for k, m in self.schema.items()
                       if m.group == "cost" and k not in extra and any(m.value(r) is not None for r in runs)]
-        return [Column(m.key, header, m) for m, header in layout_columns(layout_for(dataset), self.schema, tuple(extra))]
+        return [Column(m.key, header, m)
+                for m, header in layout_columns(layout_for(dataset), self.schema, tuple(extra))]
 
     def leaderboard(self, group: SettingGroup, slug_text: str) -> Table:
         """The ranked table of one dataset selector and setting, published rows appended."""
@@ -114,7 +115,8 @@ class TableBuilder:
         if len({len(c.candidates) for c in choices}) > 1:
             notes.append("Tuning budgets differ between families: " + "; ".join(
                 f"{c.spec.family} {len(c.candidates)}" for c in choices) + " configurations.")
-        ours = [(self._row(run_group, columns), run_group.records) for run_group in group.rows if id(run_group) not in hidden]
+        ours = [(self._row(run_group, columns), run_group.records) for run_group in group.rows
+                if id(run_group) not in hidden]
         return ours + tuned, notes
 
     def _row(self, group: RunGroup, columns: list[Column]) -> Row:

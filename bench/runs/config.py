@@ -79,7 +79,8 @@ def processes() -> int:
 def check_options(run: RunConfig) -> None:
     """``ConfigError`` naming the first run option out of range (the recipe checks its own fields)."""
     checks = [
-        (run.select_on in SELECT_POLICIES, f"select_on must be one of {', '.join(SELECT_POLICIES)}; got '{run.select_on}'"),
+        (run.select_on in SELECT_POLICIES,
+         f"select_on must be one of {', '.join(SELECT_POLICIES)}; got '{run.select_on}'"),
         (run.evaluator in EVALUATORS, f"evaluator must be one of {', '.join(EVALUATORS)}; got '{run.evaluator}'"),
         (run.workers is None or run.workers >= 0, f"workers must be >= 0; got {run.workers}"),
         (0.0 <= run.val_fraction < 1.0, f"val_fraction must be in [0, 1); got {run.val_fraction}"),

@@ -84,7 +84,8 @@ def method_selector(text: str, **params: Any) -> tuple[type[Method], dict[str, A
     cls = METHODS.get(selector.name)
     doubled = sorted(set(selector.params) & set(params))
     if doubled:
-        raise ParamError(f"method '{selector.name}': parameter '{doubled[0]}' given both in the selector and as a keyword")
+        raise ParamError(f"method '{selector.name}': parameter '{doubled[0]}' given both in the selector "
+                         "and as a keyword")
     merged: dict[str, Any] = {**selector.params, **params}
     return cls, merged, format_selector(selector.name, merged)
 

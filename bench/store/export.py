@@ -65,7 +65,7 @@ def write_runs(records: list[RunRecord], path: Path, fmt: str = "csv") -> int:
         seen.update(dict.fromkeys(row))
     columns = [c for c in seen if not c.startswith("ap/")] + [c for c in seen if c.startswith("ap/")]
     frame = pd.DataFrame(rows, columns=columns)
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.columns[frame.dtypes.eq(object)]:
         kinds = {type(v) for v in frame[column] if v is not None and not (isinstance(v, float) and math.isnan(v))}
         if len(kinds) > 1:
             frame[column] = [None if v is None else str(v) for v in frame[column]]

@@ -4,7 +4,8 @@ The engine trains a prior with a temporary model and caches it in the store unde
 the manifest sha256 and the prior's fields of the resolved configuration (``bench.runs.prior``).
 The manifest needs the loaded data; the sweep groups cells by the same fields without it
 (``bench.runs.prior.prior_group``): dataset and protocol (which fix the manifest together with the
-split), split, mode, recipe, seed, estimator and the temporary method. Within a group, one cell runs first and produces the prior; its worker returns it (with the
+split), split, mode, recipe, seed, estimator and the temporary method. Within a group, one cell runs
+first and produces the prior; its worker returns it (with the
 key the engine used, from the run record's artifact provenance) and every later cell of the group
 receives it, so the prior is trained once however many Selective cells share it. A prior already in
 the store (found through the provenance of a done run of the same group) is shared from the start.

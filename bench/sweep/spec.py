@@ -94,7 +94,8 @@ def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepS
     for key, value in section.items():
         where = spec.locate(f"{name}.{key}")
         if key not in types:
-            raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(types))}; known: {', '.join(types)}")
+            raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(types))}; "
+                            f"known: {', '.join(types)}")
         if not grid:
             out[key] = _typed(value, types[key], where)
             continue

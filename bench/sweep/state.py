@@ -1,7 +1,8 @@
 """Resume: each cell's state in the store, what a sweep runs, and the ``--dry-run`` table.
 
 A cell is "done" when its configuration hash has a done attempt, "failed" when it has a failed
-attempt and no done one (the reason is the latest failure's), else "pending" (never run, or only running / stale attempts of
+attempt and no done one (the reason is the latest failure's), else "pending" (never run, or only
+running / stale attempts of
 another process). A sweep runs the pending cells and, with ``retry_failed``, the failed ones; done
 cells are skipped, so a sweep killed mid-way and started again finishes only the rest.
 """

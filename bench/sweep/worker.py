@@ -1,7 +1,8 @@
 """Running one cell where a worker is: a scratch store in, the run's records and artifacts out.
 
 ``run_cell(task)`` opens a scratch store in a temporary folder (in memory, ``/dev/shm``, when it has
-room: the scratch store's writes and fsyncs would otherwise cost a tenth of a second per cell), puts the artifacts the driver sent
+room: the scratch store's writes and fsyncs would otherwise cost a tenth of a second per cell),
+puts the artifacts the driver sent
 (``task.artifacts``, e.g. the shared class prior), re-resolves the cell's ``RunConfig`` and checks
 that its configuration hash is the driver's (a worker whose bench or plugins differ would store a
 different experiment), then runs ``bench.runs.execute.execute`` into the scratch store. It returns the

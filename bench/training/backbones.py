@@ -113,7 +113,8 @@ def load_weights(model: nn.Module, path: str | Path) -> tuple[str, ...]:
     missing = [k for k in result.missing_keys if not _is_classifier(k, classifiers)]
     if missing or result.unexpected_keys:
         problem = (f"lacks {len(missing)} tensor(s) of the model, first '{missing[0]}'" if missing else
-                   f"has {len(result.unexpected_keys)} tensor(s) the model does not, first '{result.unexpected_keys[0]}'")
+                   f"has {len(result.unexpected_keys)} tensor(s) the model does not, "
+                   f"first '{result.unexpected_keys[0]}'")
         raise BackboneError(f"pretrained weights {path}: {problem}; is it a checkpoint of this architecture?")
     return dropped
 

@@ -22,7 +22,8 @@ def feature_file(tmp_path):
 
 def test_info_shows_per_class_counts_and_spearman(tmp_path):
     path, Y = feature_file(tmp_path)
-    result = runner.invoke(app, ["data", "info", f"features[path={path}]+fpc[n_s=3]", "--split-seed", "1", "--part", "all",
+    result = runner.invoke(app, ["data", "info", f"features[path={path}]+fpc[n_s=3]", "--split-seed", "1",
+                                 "--part", "all",
                                  "--rows", "0"])
     assert result.exit_code == 0, result.output
     assert "features[path=" in result.output and "+fpc[n_s=3]" in result.output

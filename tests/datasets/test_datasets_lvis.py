@@ -30,7 +30,8 @@ def lvis_categories() -> list[dict]:
                {"id": 1000, "name": "stand_in", "synset": "x.n.01", "synonyms": ["x"], "def": "",
                 "frequency": "r", "train_image_count": 3}]
     return [{"frequency": c["frequency"], "id": c["id"], "synset": c["synset"], "image_count": c["train_image_count"],
-             "instance_count": 2 * c["train_image_count"], "synonyms": c["synonyms"], "def": c["def"], "name": c["name"]}
+             "instance_count": 2 * c["train_image_count"], "synonyms": c["synonyms"], "def": c["def"],
+             "name": c["name"]}
             for c in raw]
 
 
@@ -121,7 +122,8 @@ def test_class_groups_person_and_class_list_match_shared_categories(tmp_path):
 
 def test_native_labels_build_a_manifest_and_simulation_protocols_are_refused(tmp_path):
     root = write_lvis(tmp_path)
-    prepared = prepare(resolve_dataset(f"lvis[root={root},verify=off,check_images=off,keep=labelled]"), val_fraction=0.34)
+    prepared = prepare(resolve_dataset(f"lvis[root={root},verify=off,check_images=off,keep=labelled]"),
+                       val_fraction=0.34)
     assert prepared.manifest.protocol is None and prepared.manifest.val_index.size == 1
     assert prepared.manifest.stats("all").spearman is None
     with pytest.raises(ProtocolError, match="natively partial"):

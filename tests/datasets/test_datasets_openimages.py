@@ -108,7 +108,7 @@ def test_class_list_from_the_labels(tmp_path):
     rows = label_rows(3, images=40)
     data = v6(write_v6(tmp_path, rows, label_rows(4, images=5), real_mids(3)), classes="labels", min_positives=3)
     positives = {}
-    for image_id, mid in {(r[0], r[2]) for r in rows if r[3] == "1"}:
+    for _image_id, mid in {(r[0], r[2]) for r in rows if r[3] == "1"}:
         positives[mid] = positives.get(mid, 0) + 1
     assert data.class_names == sorted(m for m, n in positives.items() if n >= 3)
     ids, dense = reference(rows, data.class_names)

@@ -92,7 +92,8 @@ def test_stats_against_hand_counts():
 @pytest.mark.parametrize("protocol, params", [("rpa", {"p": 0.4}), ("fpc", {"n_s": 7}), ("single-positive", {}),
                                               (None, {})])
 def test_sparse_and_dense_datasets_give_the_same_manifest(protocol, params):
-    dense, sparse = build_manifest(make_data(), protocol, params, 9), build_manifest(make_data(sparse=True), protocol, params, 9)
+    dense, sparse = (build_manifest(make_data(), protocol, params, 9),
+                     build_manifest(make_data(sparse=True), protocol, params, 9))
     assert sp.issparse(sparse.labels) and isinstance(dense.labels, np.ndarray)
     assert sparse.sha256 == dense.sha256
     assert np.array_equal(sparse.labels.toarray(), dense.labels)

@@ -13,7 +13,8 @@ from bench.labels.protocols import apply_protocol
 from tests.helpers.shared import shared_path
 
 IDS = ["9", "25", "30"]
-LINES = ["COCO_train2014_000000000030.jpg,", "COCO_train2014_000000000009.jpg, 0 3", "COCO_train2014_000000000025.jpg,2"]
+LINES = ["COCO_train2014_000000000030.jpg,", "COCO_train2014_000000000009.jpg, 0 3",
+         "COCO_train2014_000000000025.jpg,2"]
 EXPECTED = np.array([[1, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]], dtype=np.int8)
 TRUTH = np.full((3, 4), NEG, dtype=np.int8)
 
@@ -31,7 +32,8 @@ def test_text_lists_aligned_by_id(tmp_path, name, ids):
     path = write_lines(tmp_path / name, LINES)
     out = apply_protocol("files", {"path": str(path)}, TRUTH, 0, ids=ids)
     assert isinstance(out, np.ndarray) and np.array_equal(out, EXPECTED)
-    assert np.array_equal(apply_protocol("files", {"path": str(path)}, to_sparse(TRUTH), 0, ids=ids).toarray(), EXPECTED)
+    assert np.array_equal(apply_protocol("files", {"path": str(path)}, to_sparse(TRUTH), 0, ids=ids).toarray(),
+                          EXPECTED)
 
 
 def test_text_list_in_file_order_without_ids(tmp_path):
@@ -102,7 +104,8 @@ def test_hill_published_sets_load_as_is(key, positives):
     folder = shared_path("data", "coco2014_labels")
     coco = np.load(folder / "coco2014_labels.npz")
     truth, ids = from_01(coco["train_labels"]), [str(i) for i in coco["train_image_ids"]]
-    out = apply_protocol("files", {"path": str(folder / "hill_missing_labels_train2014.npz"), "key": key}, truth, 0, ids=ids)
+    out = apply_protocol("files", {"path": str(folder / "hill_missing_labels_train2014.npz"), "key": key}, truth, 0,
+                         ids=ids)
     counts = label_counts(out)
     assert counts.positives.sum() == positives and counts.negatives.sum() == 0
     annotated = out != UNANN

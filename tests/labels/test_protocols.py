@@ -148,7 +148,8 @@ def test_identical_bits_in_another_process():
         "truth = from_01(rng.random((600, 12)) < np.linspace(0.01, 0.6, 12))\n"
         f"for name, params in {SEEDED!r}:\n"
         "    c = canonical_csr(apply_protocol(name, params, truth, 2))\n"
-        "    print(hashlib.sha256(b''.join(np.asarray(a).tobytes() for a in (c.indptr, c.indices, c.data))).hexdigest())\n"
+        "    print(hashlib.sha256(b''.join(np.asarray(a).tobytes() for a in (c.indptr, c.indices, c.data)))"
+        ".hexdigest())\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     here = [digest(apply_protocol(name, params, full_labels(), 2)) for name, params in SEEDED]

@@ -57,7 +57,8 @@ def csl_targets(labels: torch.Tensor) -> torch.Tensor:
     return torch.where(labels == 0, -1, torch.where(labels == -1, 0, 1)).long()
 
 
-OFFICIAL_MODE = {"negative": "negative", "ignore": "ignore", "wce": "ignore_normalize_classes", "selective": "selective"}
+OFFICIAL_MODE = {"negative": "negative", "ignore": "ignore", "wce": "ignore_normalize_classes",
+                 "selective": "selective"}
 
 
 def random_batch(seed: int, rows: int = 16, classes: int = 12, scale: float = 3.0):
@@ -105,4 +106,5 @@ def test_p_asl_matches_official(overrides):
 def test_selective_matches_official_with_many_ties():
     """Saturated logits and a large clip make most q's tie at 1: the stable order must decide."""
     logits, labels, prior = random_batch(3, rows=8, classes=20, scale=40.0)
-    compare(METHODS.get("p-asl")(partial_loss_mode="selective", clip=0.2, likelihood_topk=9, prior_threshold=None), logits, labels, prior)
+    compare(METHODS.get("p-asl")(partial_loss_mode="selective", clip=0.2, likelihood_topk=9, prior_threshold=None),
+            logits, labels, prior)

@@ -79,7 +79,8 @@ def test_batch_versus_sample_scope():
     batch = run("p-asl", partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, **CE)
     assert batch == pytest.approx(ce_terms({**ANNOTATED, (0, 1): 1.0}), rel=1e-6)
     # sample: the smallest q of each row: (0,1) in row 0, (1,1) in row 1
-    sample = run("p-asl", partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample", **CE)
+    sample = run("p-asl", partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None,
+                 topk_scope="sample", **CE)
     assert sample == pytest.approx(ce_terms({**ANNOTATED, (1, 0): 1.0}), rel=1e-6)
 
 
@@ -118,7 +119,8 @@ def test_ties_follow_stable_sort_order():
     labels = torch.tensor([[0, 1, 0], [0, 0, -1]], dtype=torch.int8)
     ignored = method.ignored_mask(torch.zeros(2, 3), labels)
     assert ignored.tolist() == [[True, False, True], [False, False, False]]
-    sample = METHODS.get("p-asl")(partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None, topk_scope="sample")
+    sample = METHODS.get("p-asl")(partial_loss_mode="selective", likelihood_topk=1, prior_threshold=None,
+                                  topk_scope="sample")
     assert sample.ignored_mask(torch.zeros(2, 3), labels).tolist() == [[True, False, False], [True, False, False]]
 
 

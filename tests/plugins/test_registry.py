@@ -130,10 +130,12 @@ def test_a_plugin_that_fails_to_import_is_reported_with_file_and_line_wherever_n
     files = {"methods/typo_file.py": SYNTAX_ERROR, "methods/raises_file.py": RAISES}
     with temporary_plugins(tmp_path, monkeypatch, files):
         typo = tmp_path / "methods" / "typo_file.py"
-        with pytest.raises(registry.PluginImportError, match=rf"'tmp-typo' failed to import: {re.escape(str(typo))}:5: SyntaxError: expected ':'"):
+        with pytest.raises(registry.PluginImportError,
+                           match=rf"'tmp-typo' failed to import: {re.escape(str(typo))}:5: SyntaxError: expected ':'"):
             METHODS.get("tmp-typo")
         raises = tmp_path / "methods" / "raises_file.py"
-        with pytest.raises(registry.PluginImportError, match=rf"{re.escape(str(raises))}:4: ZeroDivisionError: division by zero"):
+        with pytest.raises(registry.PluginImportError,
+                           match=rf"{re.escape(str(raises))}:4: ZeroDivisionError: division by zero"):
             METHODS.get("tmp-divides")
         with pytest.raises(UnknownPluginError, match=r"2 plugin file\(s\) failed to import") as info:
             METHODS.get("tmp-absent")

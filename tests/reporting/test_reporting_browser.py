@@ -98,7 +98,8 @@ def test_sort_filter_and_screenshot(browser, tmp_path):
 
     box = browser.find_element(By.CSS_SELECTOR, "input[data-table='t-lvis']")
     box.send_keys("ignore")
-    assert all("ignore" in label.lower() for label in _labels(table)) and len(_labels(table)) == 3  # ours + CE/WCE (Ignore)
+    # ours + CE/WCE (Ignore)
+    assert all("ignore" in label.lower() for label in _labels(table)) and len(_labels(table)) == 3
 
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))

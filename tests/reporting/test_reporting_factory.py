@@ -133,9 +133,11 @@ def paper_scenario(store: Store, keep_scores: bool = True) -> Loader:
                     val_score=validation[gamma_neg] + topk, keep_scores=keep_scores, index=next(n))
     for topk in (1, 5):
         add_run(store, scene, f"p-asl[likelihood_topk={topk},variant=likelihood]", "scene+rpa[p=0.5]", 0, 1.0,
-                plugin="p-asl", params={"mode": "selective", "gamma_neg": 1, "likelihood_topk": topk, "variant": "likelihood"},
+                plugin="p-asl",
+                params={"mode": "selective", "gamma_neg": 1, "likelihood_topk": topk, "variant": "likelihood"},
                 keep_scores=keep_scores, index=next(n))
-    add_run(store, scene, "negative", "scene+rpa[p=0.5]", 0, 1.6, select_on="test", keep_scores=keep_scores, index=next(n))
+    add_run(store, scene, "negative", "scene+rpa[p=0.5]", 0, 1.6, select_on="test", keep_scores=keep_scores,
+            index=next(n))
     add_run(store, scene, "<script>alert(1)</script>", "scene+rpa[p=0.5]", 0, 0.5, plugin="ignore",
             keep_scores=keep_scores, index=next(n))
     return Loader({"coco": coco, "lvis": lvis, "openimages-v3": v3, "scene": scene})

@@ -16,7 +16,8 @@ from bench.reporting.markdown import render_markdown
 from bench.store import Store
 
 GOLDEN = Path(__file__).parent / "golden"
-TUNING = {"tuned": {"p-asl": {"grid": {"gamma_neg": [1, 2, 4], "likelihood_topk": [1, 5]}, "fixed": {"variant": "union"}}}}
+TUNING = {"tuned": {"p-asl": {"grid": {"gamma_neg": [1, 2, 4], "likelihood_topk": [1, 5]},
+                              "fixed": {"variant": "union"}}}}
 OPTIONS = {"n_boot": 200, "tuning": TUNING}
 
 
@@ -26,7 +27,8 @@ def check_golden(name: str, text: str) -> None:
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"{path} missing: run with BENCH_UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file (BENCH_UPDATE_GOLDEN=1 regenerates)"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from the golden file (BENCH_UPDATE_GOLDEN=1 regenerates)")
 
 
 @pytest.fixture(scope="module")

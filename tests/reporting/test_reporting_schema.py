@@ -25,7 +25,8 @@ def test_shipped_schema_drives_every_layout_column():
 def test_values_from_every_source_kind():
     schema = load_schema()
     run = record(metrics={"map_c": 61.5, "group_map": {"G2": 40.0, "rare": None}, "ema": {"map_c": 62.0}},
-                 cost={"device_hours": 0.5, "peak_host_mb": 2048.0}, extra={"artifacts": {"class_prior": {"spearman": 0.81}}},
+                 cost={"device_hours": 0.5, "peak_host_mb": 2048.0},
+                 extra={"artifacts": {"class_prior": {"spearman": 0.81}}},
                  class_names=["dog", "person"], per_class_ap=[0.5, 0.9731])
     assert schema["map_c"].value(run) == 61.5
     assert schema["ema_map_c"].value(run) == 62.0
@@ -49,13 +50,19 @@ def test_format_and_direction():
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("{key: a, name: A, direction: up, format: '.2f', group: accuracy, source: metrics.a, description: d}", "direction must be max or min"),
+    ("{key: a, name: A, direction: up, format: '.2f', group: accuracy, source: metrics.a, description: d}",
+     "direction must be max or min"),
     ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, description: d}", "lacks field(s) source"),
-    ("{key: a, name: A, direction: max, format: '%q', group: accuracy, source: metrics.a, description: d}", "is not a format spec"),
-    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: labels.a, description: d}", "source must be"),
-    ("{key: a, name: A, direction: max, format: '.2f', group: misc, source: metrics.a, description: d}", "group must be one of"),
-    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: metrics.a, description: d, statistic: median}", "statistic must be"),
-    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: metrics.a, description: d, colour: red}", "unknown field(s) colour"),
+    ("{key: a, name: A, direction: max, format: '%q', group: accuracy, source: metrics.a, description: d}",
+     "is not a format spec"),
+    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: labels.a, description: d}",
+     "source must be"),
+    ("{key: a, name: A, direction: max, format: '.2f', group: misc, source: metrics.a, description: d}",
+     "group must be one of"),
+    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: metrics.a, description: d, "
+     "statistic: median}", "statistic must be"),
+    ("{key: a, name: A, direction: max, format: '.2f', group: accuracy, source: metrics.a, description: d, "
+     "colour: red}", "unknown field(s) colour"),
 ])
 def test_bad_entries_name_the_file_and_metric(tmp_path, entry, message):
     path = tmp_path / "metrics.yaml"

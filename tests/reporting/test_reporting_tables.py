@@ -44,7 +44,8 @@ def test_cells_are_mean_std_ddof1_over_seeds(store, labels):
     tab = table(build(store, Loader({"scene": labels})), SCENE)
     cell = row(tab, "negative").cells[0]
     values = [r.metrics["map_c"] for r in runs]
-    assert cell.n == 3 and cell.mean == pytest.approx(np.mean(values)) and cell.std == pytest.approx(np.std(values, ddof=1))
+    assert (cell.n == 3 and cell.mean == pytest.approx(np.mean(values))
+            and cell.std == pytest.approx(np.std(values, ddof=1)))
     assert cell.text() == f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f} (n=3)"
     single = row(tab, "ignore").cells[0]
     assert single.std is None and single.text().endswith("(n=1)")
@@ -108,7 +109,8 @@ def test_tampered_scores_are_not_trusted(store, labels):
     shifted = make_test_set(100, ["a", "b", "c", "d"], seed=8)  # other labels: scores no longer reproduce map_c
     tab = table(build(store, Loader({"scene": shifted})), SCENE)
     assert tab.columns[0].test == "untested"
-    assert any(f"stored test scores of run {run.id[:12]} do not reproduce its recorded mAP(C)" in n for n in tab.footnotes)
+    assert any(f"stored test scores of run {run.id[:12]} do not reproduce its recorded mAP(C)" in n
+               for n in tab.footnotes)
 
 
 def test_published_rows_are_never_ranked_and_carry_the_delta(store):
@@ -161,7 +163,7 @@ def test_tuned_row_is_chosen_on_validation_and_hides_its_grid(store, labels):
     assert tuned.runs == [chosen.id] and tuned.cells[0].mean == pytest.approx(chosen.metrics["map_c"])
     assert "gamma_neg ∈ {1, 2} × likelihood_topk ∈ {1, 5}" in tuned.note and "4 of 4 grid configurations" in tuned.note
     labels_shown = [r.label for r in tab.rows]
-    assert "ignore" in labels_shown and not any(l.startswith("p-asl[gamma_neg=1") for l in labels_shown)
+    assert "ignore" in labels_shown and not any(label.startswith("p-asl[gamma_neg=1") for label in labels_shown)
     assert "p-asl[gamma_neg=2,likelihood_topk=5] ⟨select_on=test⟩" in labels_shown  # never a candidate, still shown
 
 

@@ -80,7 +80,8 @@ def test_done_config_is_skipped_and_force_runs_again(store):
 
 def test_config_hash_covers_every_resolved_setting():
     base = resolve_config(RunConfig("negative", "scene+rpa[p=0.5]"))
-    same = [RunConfig("negative[gamma_neg=0]", "scene+rpa[p=0.50]"), RunConfig("negative", "scene+rpa[p=0.5]", device="cpu")]
+    same = [RunConfig("negative[gamma_neg=0]", "scene+rpa[p=0.50]"),
+            RunConfig("negative", "scene+rpa[p=0.5]", device="cpu")]
     for config in same:
         assert resolve_config(config).config_hash == base.config_hash
     different = [

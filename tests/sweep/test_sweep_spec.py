@@ -75,11 +75,14 @@ def test_method_grids_recipe_axes_and_deduplication(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("methods: [negative]\ndatasets: [scene]\nseed: [1]\n", "line 3, field 'seed': unknown field 'seed' (did you mean 'seeds'?)"),
+    ("methods: [negative]\ndatasets: [scene]\nseed: [1]\n",
+     "line 3, field 'seed': unknown field 'seed' (did you mean 'seeds'?)"),
     ("methods: [negative, negtive]\ndatasets: [scene]\n", "line 1, field 'methods[1]': unknown method 'negtive'"),
     ("methods:\n  - negative\ndatasets: [scene]\nparams: {gama_neg: [1]}\n",
-     "line 4, field 'params.gama_neg': no method of the sweep declares parameter 'gama_neg' (did you mean 'gamma_neg'?)"),
-    ("methods: [negative]\ndatasets: [scene]\nrecipe: {epoch: 3}\n", "line 3, field 'recipe.epoch': unknown field 'epoch'"),
+     "line 4, field 'params.gama_neg': no method of the sweep declares parameter 'gama_neg' "
+     "(did you mean 'gamma_neg'?)"),
+    ("methods: [negative]\ndatasets: [scene]\nrecipe: {epoch: 3}\n",
+     "line 3, field 'recipe.epoch': unknown field 'epoch'"),
     ("methods: [negative]\ndatasets: [scene]\nseeds: [0, x]\n", "line 3, field 'seeds': expected int, got 'x'"),
     ("methods: [negative]\ndatasets: [scene]\nrecipe: {epochs: 0}\n", "epochs must be >= 1"),
     ("methods: [negative]\ndatasets: [nosuch]\n", "line 2, field 'datasets[0]'"),

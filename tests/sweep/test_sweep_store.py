@@ -63,7 +63,8 @@ def test_four_concurrent_drivers_lose_no_record(tmp_path):
     assert len(done) == WRITERS * 45 and len(failed) == WRITERS * 5
     assert {(r.seed, r.split_seed) for r in done} == {(w, i) for w in range(WRITERS) for i in range(PER_WRITER)
                                                       if i % 10 != 9}
-    assert sorted(r.error for r in failed) == sorted(f"boom {w}-{i}" for w in range(WRITERS) for i in (9, 19, 29, 39, 49))
+    assert sorted(r.error for r in failed) == sorted(f"boom {w}-{i}" for w in range(WRITERS)
+                                                     for i in (9, 19, 29, 39, 49))
     for record in done[::17]:
         assert np.array_equal(record.test_scores(), np.full(7, record.seed * 1000 + record.split_seed, np.float32))
     assert np.array_equal(np.frombuffer(store.get_artifact(PRIOR, "shared-key")[0], "<f8"), np.arange(6))

@@ -55,7 +55,8 @@ def test_cli_finetunes_resnet18_on_coco_mini(tmp_path):
     assert set(record.extra["test_variants"]) == {"raw", "ema"}
     chosen = record.extra["test_variants"][record.selection["variant"]]
     assert chosen["map_c"] == record.metrics["map_c"]
-    assert record.extra["backbone"]["name"] == "resnet18" and len(record.extra["backbone"]["weights"]["state_sha256"]) == 64
+    assert (record.extra["backbone"]["name"] == "resnet18"
+            and len(record.extra["backbone"]["weights"]["state_sha256"]) == 64)
     assert record.extra["history"][0]["images_per_s"] > 0 and "val_map_c_ema" in record.extra["history"][0]
     assert record.test_scores().shape == (128 * 80,)
 

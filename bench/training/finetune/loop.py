@@ -201,4 +201,5 @@ def fit(setup: FitSetup, select_best: bool) -> FitResult:
                        selection=trainer.selection.summary(setup.monitor.name))
     variants = {name: cpu_state(module) for name, module in trainer.variants().items()}
     return replace(done, raw_state=variants["raw"], ema_state=variants.get("ema"),
-                   selection={"policy": "last", "epoch": setup.recipe.epochs, "variant": "ema" if "ema" in variants else "raw"})
+                   selection={"policy": "last", "epoch": setup.recipe.epochs,
+                              "variant": "ema" if "ema" in variants else "raw"})

@@ -5,4 +5,5 @@ from bench.training.images.loader import ImageBatch, image_loader, shard
 from bench.training.images.rows import BadImages, ImageRows
 from bench.training.images.transforms import NORMALIZATIONS, Cutout, image_transform
 
-__all__ = ["BadImages", "Cutout", "ImageBatch", "ImageRows", "NORMALIZATIONS", "image_loader", "image_transform", "shard"]
+__all__ = ["BadImages", "Cutout", "ImageBatch", "ImageRows", "NORMALIZATIONS", "image_loader", "image_transform",
+           "shard"]
