@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench.io.errors import DataError, require_file
 from bench.labels.encoding import from_01
 
 VENDORED = Path(__file__).resolve().parent / "data" / "scene" / "scene.npz"
@@ -31,12 +32,11 @@ class Scene(DatasetPlugin):
 
     def load(self) -> DatasetData:
         path = Path(self.root) / "scene.npz" if self.root else VENDORED
-        if not path.is_file():
-            raise FileNotFoundError(f"dataset 'scene': {path} not found")
+        require_file(path, "dataset 'scene': scene.npz")
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in _KEYS if k not in npz.files]
             if missing:
-                raise ValueError(f"dataset 'scene': {path} lacks the key(s) {', '.join(missing)}")
+                raise DataError(f"dataset 'scene': lacks the key(s) {', '.join(missing)}", path)
             arrays = {k: npz[k] for k in _KEYS}
         class_names = [str(n) for n in arrays["label_names"]]
         splits = {}
@@ -44,10 +44,8 @@ class Scene(DatasetPlugin):
             features = np.ascontiguousarray(arrays[f"X_{split}"], dtype=np.float32)
             labels = from_01(arrays[f"Y_{split}"])
             if features.shape[0] != labels.shape[0] or labels.shape[1] != len(class_names):
-                raise ValueError(
-                    f"dataset 'scene': {path} {split} split has {features.shape[0]} feature rows, "
-                    f"{labels.shape} labels and {len(class_names)} class names"
-                )
+                raise DataError(f"dataset 'scene': {split} split has {features.shape[0]} feature rows, "
+                                f"{labels.shape} labels and {len(class_names)} class names", path)
             ids = [f"{split}-{i}" for i in range(features.shape[0])]
             splits[split] = Split(labels=labels, features=features, ids=ids)
         return DatasetData(

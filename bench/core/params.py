@@ -130,7 +130,7 @@ class Parameterised:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__dict__.get("description") and cls.__doc__:
+        if "description" not in cls.__dict__ and cls.__doc__:  # a class's own docstring, never a base's
             cls.description = cls.__doc__.strip().splitlines()[0]
 
     def __init__(self, **params: Any):

@@ -7,7 +7,7 @@ A fully labelled training split (only +-1) accepts the simulation protocols (rpa
 natively partial one (LVIS, OpenImages) is used as-is.
 
 Declared attributes, each with its default on ``DatasetPlugin``: ``version`` ("1"), ``description``
-(the class docstring's first line when empty), ``parameters`` ({}), ``modality`` ("features": each
+(the class's own docstring's first line when it declares none), ``parameters`` ({}), ``modality`` ("features": each
 split carries ``features``; "images": each split carries image paths).
 
 An image dataset subclasses ``ImageDataset`` and implements ``read() -> DatasetData`` instead of
@@ -56,9 +56,7 @@ class ImageDataset(DatasetPlugin):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "parameters" in cls.__dict__:
-            cls.parameters = {**cls.parameters,
-                              **{k: v for k, v in IMAGE_CHECK_PARAMS.items() if k not in cls.parameters}}
+        cls.parameters = {**cls.parameters, **{k: v for k, v in IMAGE_CHECK_PARAMS.items() if k not in cls.parameters}}
 
     def read(self) -> DatasetData:
         """The dataset's splits with image paths, before the image checks."""
