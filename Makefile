@@ -18,7 +18,8 @@ demo: $(STAMP)
 	$(VENV)/bin/bench report
 
 test: $(STAMP)
-	OMP_NUM_THREADS=2 $(PY) -m pytest -q tests
+	$(VENV)/bin/ruff check .
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
 
 benchmarks: $(STAMP)
 	$(PY) -m pytest -q benchmarks --benchmark-only -s
