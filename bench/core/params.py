@@ -24,13 +24,41 @@ class ParamError(InputError):
 @dataclass(frozen=True)
 class Param:
     """One declared parameter: its default, type (inferred from the default when omitted),
-    help text, optional allowed choices, and whether ``None`` is a legal value."""
+    help text, optional allowed choices, whether ``None`` is a legal value, and optional bounds
+    for numbers: ``min`` / ``max`` (None: unbounded), closed unless ``min_open`` / ``max_open``.
+    Bounds are checked whenever a value is resolved (selectors, keywords, defaults); a float
+    parameter also refuses NaN and infinities unless a bound is itself infinite."""
 
     default: Any
     type: type | None = None
     help: str = ""
     choices: tuple | None = None
     nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    max_open: bool = False
+
+    @property
+    def bounds(self) -> str:
+        """The declared range as interval text, e.g. ``[0, 1)``, or '' when unbounded."""
+        if self.min is None and self.max is None:
+            return ""
+        low = "(-inf" if self.min is None else ("(" if self.min_open else "[") + f"{self.min:g}"
+        high = "inf)" if self.max is None else f"{self.max:g}" + (")" if self.max_open else "]")
+        return f"{low}, {high}"
+
+    def _check_bounds(self, value: Any, name: str, owner: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        below = self.min is not None and (value < self.min or (self.min_open and value == self.min))
+        above = self.max is not None and (value > self.max or (self.max_open and value == self.max))
+        infinite_allowed = (self.min is not None and self.min == float("-inf")) or (
+            self.max is not None and self.max == float("inf"))
+        if below or above or (isinstance(value, float) and not finite and not infinite_allowed):
+            where = f" in {self.bounds}" if self.bounds else " finite"
+            raise ParamError(f"{owner}: parameter '{name}' must be{where}; got {value!r}")
 
     @property
     def value_type(self) -> type:
@@ -61,6 +89,7 @@ class Param:
             raise ParamError(
                 f"{owner}: parameter '{name}' must be one of {', '.join(map(str, self.choices))}; got {out!r}"
             )
+        self._check_bounds(out, name, owner)
         return out
 
 

@@ -52,3 +52,30 @@ def test_integral_float_is_an_int_and_suggestions():
 def test_unknown_parameter_lists_the_known_ones():
     with pytest.raises(ParamError, match="known: eta, flag, gamma, k, mode, path"):
         resolve_params(DECLARED, {"zzz": 1}, "m")
+
+
+@pytest.mark.parametrize("param, value, ok", [
+    (Param(0.5, min=0.0, max=1.0), 1.0, True),
+    (Param(0.5, min=0.0, max=1.0), 1.5, False),
+    (Param(0.5, min=0.0, max=1.0, max_open=True), 1.0, False),
+    (Param(0.5, min=0.0, min_open=True), 0.0, False),
+    (Param(0.5, min=0.0), 1e300, True),
+    (Param(0.5, min=0.0), float("inf"), False),
+    (Param(0.5), float("nan"), False),
+    (Param(3, min=0), -3, False),
+    (Param(3, min=0), "7", True),
+    (Param(None, type=float, nullable=True, min=0.0), None, True),
+])
+def test_declared_bounds_are_checked_when_a_value_is_resolved(param, value, ok):
+    if ok:
+        expected = None if value is None else param.value_type(value)
+        assert resolve_params({"x": param}, {"x": value}, "method 'm'")["x"] == expected
+    else:
+        with pytest.raises(ParamError, match=r"method 'm': parameter 'x' must be (in [\[(]|finite)"):
+            resolve_params({"x": param}, {"x": value}, "method 'm'")
+
+
+def test_bounds_read_as_intervals():
+    assert Param(0.5, min=0.0, max=1.0, max_open=True).bounds == "[0, 1)"
+    assert Param(1.0, min=0.0, min_open=True).bounds == "(0, inf)"
+    assert Param(1.0).bounds == ""

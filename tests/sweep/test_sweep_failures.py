@@ -53,7 +53,7 @@ def test_failing_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch)
     assert reasons[("killed", "scene")] == exit_reason(-9)
     assert "killed by SIGKILL" in exit_reason(-9)
     assert reasons[("nan-loss", "scene")].startswith("TrainingError: method 'nan-loss': loss is nan")
-    assert all("FileNotFoundError: dataset 'scene': /nope/scene.npz not found" == reasons[(m, "scene[root=/nope]")]
+    assert all("DataError: /nope/scene.npz: dataset 'scene': scene.npz not found" == reasons[(m, "scene[root=/nope]")]
                for m in ("killed", "nan-loss", "negative"))
     manifests = {(r.method, r.dataset): r.manifest_sha256 for r in store.runs()}
     assert len(manifests[("nan-loss", "scene")]) == 64    # recorded by the engine in the worker
