@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core.paths import DEFAULT_STORE, default_store_path  # noqa: F401 - re-exported by bench.store
 from bench.core.provenance import environment
 from bench.store.codecs import decode_scores, encode_scores, from_json, to_json, utc_now
 from bench.store.connection import connect, write_transaction
@@ -27,13 +28,7 @@ from bench.store.queries import UNFINISHED, runs_query
 from bench.store.records import COLUMNS, RunRecord, record_to_row, row_to_record
 from bench.store.schema import ensure_schema
 
-DEFAULT_STORE = Path("results") / "bench.db"
 _INSERT_RUN = f"INSERT OR IGNORE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-
-
-def default_store_path() -> Path:
-    """``$BENCH_STORE`` when set, else ``results/bench.db`` under the working directory."""
-    return Path(os.environ.get("BENCH_STORE") or DEFAULT_STORE)
 
 
 class StoredScores:
