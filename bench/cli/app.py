@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 from enum import Enum
 from typing import Any
 
@@ -57,9 +58,17 @@ app = typer.Typer(
 )
 
 
+def one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: Any = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` of the CLI: ``warning: <message>`` on one line, no source line."""
+    err.print(f"warning: {' '.join(str(message).split())}", style="yellow", markup=False, highlight=False)
+
+
 @app.callback()
 def _options(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="show tracebacks")) -> None:
     ctx.obj = {"debug": debug}
+    if not debug:
+        warnings.showwarning = one_line_warning
 
 
 class Listable(str, Enum):

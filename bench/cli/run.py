@@ -99,7 +99,7 @@ def run(
             return
     else:
         outcome = execute(resolve_config(config, resolved_dataset), Store(store), force=force,
-                          progress=False if quiet else None)
+                          progress=False if quiet else None, on_wait=_say_waiting)
     record = outcome.record
     what = f"{record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed})"
     scores = f"mAP(C) {record.metrics['map_c']:.2f}, mAP(O) {record.metrics['map_o']:.2f}"
@@ -115,6 +115,11 @@ def run(
               f"{record.cost['samples_per_s']:.1f} {unit}/s", markup=False, highlight=False)
     if selection.get("policy") == "test":
         err.print("warning: the model was selected on the test set; reports flag this run", markup=False)
+
+
+def _say_waiting(record: Any) -> None:
+    err.print(f"waiting: run {record.id[:12]} (pid {record.pid} on {record.host}) is training this configuration; "
+              "this run skips once it is done", markup=False, highlight=False)
 
 
 def _official_translator() -> type:

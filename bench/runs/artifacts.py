@@ -47,23 +47,27 @@ Producer = Callable[[Any, ArtifactRequest], tuple[Any, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class RegisteredArtifact:
-    """A registered artifact: its producer, its configuration and the run option giving it as a file."""
+    """A registered artifact: its producer, its configuration, the run option giving it as a file,
+    and ``check_file(path, prepared)``, which refuses a bad file before the run is recorded."""
 
     name: str
     produce: Producer
     configure: Callable[[Any, str | None], dict[str, Any]]
     file_option: str | None = None
+    check_file: Callable[[str, PreparedDataset], None] | None = None
 
 
 _ARTIFACTS: dict[str, RegisteredArtifact] = {}
 
 
 def register_artifact(name: str, *, configure: Callable[[Any, str | None], dict[str, Any]],
-                      file_option: str | None = None) -> Callable[[Producer], Producer]:
+                      file_option: str | None = None,
+                      check_file: Callable[[str, PreparedDataset], None] | None = None,
+                      ) -> Callable[[Producer], Producer]:
     """Register ``fn(spec, request) -> (value, provenance)`` as the producer of artifact ``name``."""
 
     def decorator(fn: Producer) -> Producer:
-        _ARTIFACTS[name] = RegisteredArtifact(name, fn, configure, file_option)
+        _ARTIFACTS[name] = RegisteredArtifact(name, fn, configure, file_option, check_file)
         return fn
 
     return decorator
@@ -100,6 +104,17 @@ def artifact_config(method: Method, files: dict[str, str | None]) -> dict[str, A
         option = registered[name].file_option
         out[name] = registered[name].configure(spec, files.get(option) if option else None)
     return out
+
+
+def check_artifact_files(resolved: ResolvedRun, prepared: PreparedDataset) -> None:
+    """Check every artifact file the run was given (e.g. ``prior_path``) against the loaded data,
+    before anything is stored; the artifact's ``check_file`` raises an input error."""
+    registered = _registered()
+    for name in required_artifacts(resolved.method):
+        artifact = registered[name]
+        path = getattr(resolved.run, artifact.file_option) if artifact.file_option else None
+        if path is not None and artifact.check_file is not None:
+            artifact.check_file(path, prepared)
 
 
 def resolve_artifacts(method: Method, request: ArtifactRequest) -> tuple[dict[str, Any], dict[str, dict]]:

@@ -1,23 +1,30 @@
 """Execution: one resolved configuration run into one store record.
 
-``execute`` skips a configuration whose latest attempt is done (unless ``force``), loads the data
-and builds the manifest (bad input raises before anything is stored), records a "running" attempt,
-keeps its heartbeat fresh from a thread, has the run's mode (``bench.runs.modes``) train and
-evaluate it into a ``RunResult``, and records the attempt as done, or as failed with its reason
-when anything (Ctrl-C included) stops it.
+``execute`` skips a configuration whose latest attempt is done (unless ``force``), loads the data,
+builds the manifest and checks the artifact files the user gave (bad input raises before anything
+is stored), then claims the configuration in the store (``Store.claim_run``, atomic): when another
+live process trains the same configuration, it waits for that attempt to end and then skips (or,
+if it failed, claims again); ``force`` records a new attempt regardless. The claimed attempt keeps
+its heartbeat fresh from a thread while the run's mode (``bench.runs.modes``) trains and evaluates
+it into a ``RunResult``, and is recorded as done, or as failed with its reason when anything stops
+it (a Ctrl-C is recorded as "interrupted").
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from bench.core.errors import RunError
 from bench.core.provenance import environment
+from bench.runs.artifacts import check_artifact_files
 from bench.runs.config import ResolvedRun, RunConfig, resolve_config
 from bench.runs.modes import get_mode
 from bench.runs.resolve import prepare
 from bench.store import RunRecord, Store, StoreError
 from bench.store.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+
+WAIT_POLL_S = 0.5
 
 
 class RunFailed(RunError):
@@ -49,6 +56,12 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _wait_for(store: Store, run_id: str, poll_s: float) -> None:
+    """Block until the attempt ``run_id`` is no longer running (done, failed, or stale)."""
+    while store.get_run(run_id).status == "running":
+        time.sleep(poll_s)
+
+
 def execute(
     run: RunConfig | ResolvedRun,
     store: Store,
@@ -56,12 +69,15 @@ def execute(
     force: bool = False,
     progress: bool | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    on_wait: Callable[[RunRecord], None] | None = None,
+    wait_poll_s: float = WAIT_POLL_S,
 ) -> RunOutcome:
     """Run one configuration into ``store`` (see the module docstring).
 
-    Raises the input errors of resolution and data loading before anything is stored, ``RunFailed``
-    for an error after the attempt is recorded, and re-raises ``KeyboardInterrupt`` after
-    recording the attempt as failed.
+    Raises the input errors of resolution, data loading and artifact files before anything is
+    stored, ``RunFailed`` for an error after the attempt is recorded, and re-raises
+    ``KeyboardInterrupt`` after recording the attempt as failed. ``on_wait(record)`` is called when
+    the run waits for another process's attempt of the same configuration.
     """
     started = time.perf_counter()
     resolved = run if isinstance(run, ResolvedRun) else resolve_config(run)
@@ -71,20 +87,31 @@ def execute(
             return RunOutcome("skipped", done)
     mode = get_mode(resolved.run.mode)
     prepared = prepare(resolved.dataset, resolved.run.split_seed, resolved.run.val_fraction)
+    check_artifact_files(resolved, prepared)
     options = resolved.run
-    run_id = store.start_run(
+    attempt = dict(
         config=resolved.config, config_hash=resolved.config_hash, method=resolved.method_selector,
         dataset=resolved.dataset.label, seed=options.seed, split_seed=options.split_seed,
         manifest_sha256=prepared.manifest.sha256, env=environment(options.device),
         extra={"selected_on_test": options.select_on == "test"},
     )
+    while True:
+        status, claim = store.claim_run(force=force, **attempt)
+        if status == "done":
+            return RunOutcome("skipped", claim)
+        if status == "claimed":
+            run_id = claim
+            break
+        if on_wait is not None:
+            on_wait(claim)
+        _wait_for(store, claim.id, wait_poll_s)
     try:
         with Heartbeat(store.path, run_id, heartbeat_seconds):
             result = mode.run(resolved, prepared, store, progress)
             result.finish(time.perf_counter() - started)
             store.finish_run(run_id, **result.store_fields())
     except KeyboardInterrupt:
-        _record_failure(store, run_id, "interrupted (KeyboardInterrupt)")
+        _record_failure(store, run_id, "interrupted")
         raise
     except Exception as exc:
         reason = _one_line(exc)

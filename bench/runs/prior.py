@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.labels.manifest import Manifest
+    from bench.runs.resolve import PreparedDataset
 
 HEADER = ("Classes", "avg_pred")
 ARTIFACT = PriorSpec.artifact
@@ -112,8 +113,16 @@ def read_prior_csv(path: str | Path, class_names: Sequence[str]) -> np.ndarray:
     number (the released COCO file's stray line) is skipped with a warning.
     """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1) if any(f.strip() for f in row)]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a UTF-8 BOM is accepted
+            rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1)
+                    if any(f.strip() for f in row)]
+    except UnicodeDecodeError as exc:
+        raise PriorFileError(f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
+    except OSError as exc:
+        raise PriorFileError(f"{path}: cannot read the prior CSV: {exc.strerror or exc}") from None
+    except csv.Error as exc:
+        raise PriorFileError(f"{path}: not a CSV file ({exc})") from None
     if not rows or tuple(f.strip() for f in rows[0][1]) != HEADER:
         raise PriorFileError(f"{path}:1: expected the header 'Classes,avg_pred'")
     body = rows[1:]
@@ -226,7 +235,12 @@ def configure_prior(spec: PriorSpec | None, prior_path: str | None) -> dict[str,
     return {"source": "run", "method": plugin_identity(METHODS.get(spec.method)), "estimator": spec.estimator}
 
 
-@register_artifact(ARTIFACT, configure=configure_prior, file_option="prior_path")
+def check_prior_file(path: str, prepared: PreparedDataset) -> None:
+    """Refuse a ``prior_path`` file that does not hold the dataset's classes (``read_prior_csv``)."""
+    read_prior_csv(path, prepared.manifest.class_names)
+
+
+@register_artifact(ARTIFACT, configure=configure_prior, file_option="prior_path", check_file=check_prior_file)
 def class_prior(spec: PriorSpec | None, request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]:
     """The class prior of the run (see the module docstring): C float32 values in class order."""
     import torch

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,15 +99,10 @@ class Store:
 
     # -- writing one run's lifecycle -------------------------------------------------------------
 
-    def start_run(self, *, config: dict, config_hash: str, method: str, dataset: str, seed: int,
-                  split_seed: int, manifest_sha256: str, env: dict | None = None,
-                  extra: dict | None = None) -> str:
-        """Record a new "running" attempt (this host and pid); returns its id (uuid4 hex).
-
-        ``env`` defaults to ``bench.core.provenance.environment(config.get("device", "cpu"))``.
-        """
+    def _new_attempt(self, *, config: dict, config_hash: str, method: str, dataset: str, seed: int,
+                     split_seed: int, manifest_sha256: str, env: dict | None, extra: dict | None) -> RunRecord:
         now = utc_now()
-        record = RunRecord(
+        return RunRecord(
             id=uuid.uuid4().hex, config_hash=config_hash, status="running", method=method,
             dataset=dataset, config=config, manifest_sha256=manifest_sha256, seed=int(seed),
             split_seed=int(split_seed), evaluator=None, selection=None, metrics=None,
@@ -115,10 +111,43 @@ class Store:
             host=HOST, pid=os.getpid(), created_at=now, finished_at=None, heartbeat_at=now,
             error=None, extra=dict(extra or {}),
         )
-        row = record_to_row(record)
+
+    def start_run(self, *, config: dict, config_hash: str, method: str, dataset: str, seed: int,
+                  split_seed: int, manifest_sha256: str, env: dict | None = None,
+                  extra: dict | None = None) -> str:
+        """Record a new "running" attempt (this host and pid); returns its id (uuid4 hex).
+
+        ``env`` defaults to ``bench.core.provenance.environment(config.get("device", "cpu"))``.
+        """
+        record = self._new_attempt(config=config, config_hash=config_hash, method=method, dataset=dataset,
+                                   seed=seed, split_seed=split_seed, manifest_sha256=manifest_sha256, env=env,
+                                   extra=extra)
         with self._writing() as conn:
-            conn.execute(_INSERT_RUN, row)
+            conn.execute(_INSERT_RUN, record_to_row(record))
         return record.id
+
+    def claim_run(self, *, force: bool = False, **attempt: Any) -> tuple[str, RunRecord | str]:
+        """Claim a configuration before training it, atomically (one write transaction).
+
+        Returns ``("done", record)`` when a done attempt exists, ``("busy", record)`` when a live
+        attempt (running, heartbeat fresh, process alive) trains it now, else records a new
+        running attempt (``start_run``'s keyword arguments) and returns ``("claimed", run_id)``.
+        ``force`` skips both checks: a new attempt is recorded whatever else exists.
+        """
+        record = self._new_attempt(**{"env": None, "extra": None, **attempt})
+        with self._writing() as conn:
+            if not force:
+                done = conn.execute("SELECT * FROM runs WHERE config_hash = ? AND status = 'done' "
+                                    "ORDER BY created_at DESC, id DESC LIMIT 1", (record.config_hash,)).fetchone()
+                if done is not None:
+                    return "done", self._reader(row_to_record(done))
+                rows = conn.execute("SELECT * FROM runs WHERE config_hash = ? AND status = 'running' "
+                                    "ORDER BY created_at, id", (record.config_hash,)).fetchall()
+                live = [r for r in (self._reader(row_to_record(row)) for row in rows) if r.status == "running"]
+                if live:
+                    return "busy", live[0]
+            conn.execute(_INSERT_RUN, record_to_row(record))
+        return "claimed", record.id
 
     def heartbeat(self, run_id: str) -> None:
         """Mark an unfinished run alive now (a run marked stale becomes running again).

@@ -7,13 +7,20 @@ configuration hash, so ``--resume`` continues the same configuration whichever a
 
 Writes go to a temporary file in the same folder, are flushed to disk (``fsync``) and renamed over
 the target (``os.replace``), so a process killed at any moment leaves either the previous or the new
-complete file. A caller that updates both writes ``best.pt`` before ``last.pt``: a ``last.pt`` of
-epoch e then never points past a ``best.pt`` missing epoch e's improvement.
+complete file. A Ctrl-C during a write is held until the file is complete (``interrupts_deferred``),
+then raised as the usual ``KeyboardInterrupt``: torch's writer would otherwise fail half-way with a
+``RuntimeError`` from its C++ side. A caller that updates both writes ``best.pt`` before
+``last.pt``: a ``last.pt`` of epoch e then never points past a ``best.pt`` missing epoch e's
+improvement.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +42,34 @@ def checkpoint_root(store_path: str | Path) -> Path:
     return Path(env) if env else Path(store_path).resolve().parent / "checkpoints"
 
 
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT for the duration (main thread only; elsewhere a no-op), then raise the
+    ``KeyboardInterrupt`` it would have raised."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
     """``torch.save(payload)`` to ``path`` so that readers only ever see a complete file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with temporary.open("wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        with interrupts_deferred():
+            with temporary.open("wb") as handle:
+                torch.save(payload, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     descriptor = os.open(path.parent, os.O_RDONLY)

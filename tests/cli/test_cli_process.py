@@ -62,5 +62,5 @@ def test_sigint_mid_run_records_failure_and_exits_130(tmp_path):
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     runs = {r.method: r for r in store.runs()}
-    assert runs["tmp-slow"].status == "failed" and "KeyboardInterrupt" in runs["tmp-slow"].error
+    assert runs["tmp-slow"].status == "failed" and runs["tmp-slow"].error == "interrupted"
     assert runs["negative"].to_dict() == before.to_dict()

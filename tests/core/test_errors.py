@@ -66,3 +66,19 @@ def test_an_unwritable_output_is_an_input_error_naming_it(tmp_path):
     result = CliRunner().invoke(cli_app.app, ["export", str(blocker / "runs.csv")])
     assert result.exit_code == 2
     assert result.output.startswith(f"error: {blocker / 'runs.csv'}: cannot write:")
+
+
+def test_the_cli_prints_a_warning_as_one_line(monkeypatch):
+    import warnings
+
+    def warns(*args, **kwargs):
+        warnings.warn("starting over:\n  the last checkpoint is from an interrupted attempt", stacklevel=1)
+
+    monkeypatch.setattr(cli_results, "print_record", warns)
+    monkeypatch.setattr(cli_results.Store, "get_run", lambda self, run_id: None)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(cli_app.app, ["show", "abc"])
+    assert result.exit_code == 0
+    assert result.output == "warning: starting over: the last checkpoint is from an interrupted attempt\n"
