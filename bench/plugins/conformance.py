@@ -23,7 +23,7 @@ Declared artifacts are the keys of ``method.required_artifacts()``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -233,16 +233,18 @@ CHECKS: dict[str, Callable[[MethodFactory], None]] = {
 }
 
 
+def run_check(name: str, check: Callable[[Callable[[], Any]], None], make: Callable[[], Any]) -> CheckResult:
+    """One check on one plugin factory: ``pass``, ``skip`` (``CheckSkipped``) or ``fail`` (any
+    other error, reported with its type, never raised)."""
+    try:
+        check(make)
+    except CheckSkipped as skipped:
+        return CheckResult(name, "skip", str(skipped))
+    except Exception as error:  # noqa: BLE001 - a broken plugin must be reported, not crash the run
+        return CheckResult(name, "fail", f"{type(error).__name__}: {error}")
+    return CheckResult(name, "pass")
+
+
 def run_checks(make: MethodFactory) -> list[CheckResult]:
     """Every check on one method factory; failures and unexpected errors become ``fail`` results."""
-    results = []
-    for name, check in CHECKS.items():
-        try:
-            check(make)
-        except CheckSkipped as skipped:
-            results.append(CheckResult(name, "skip", str(skipped)))
-        except Exception as error:  # noqa: BLE001 - a broken plugin must be reported, not crash the run
-            results.append(CheckResult(name, "fail", f"{type(error).__name__}: {error}"))
-        else:
-            results.append(CheckResult(name, "pass"))
-    return results
+    return [run_check(name, check, make) for name, check in CHECKS.items()]

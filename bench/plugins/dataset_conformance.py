@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from bench.core.errors import BenchError
 from bench.core.params import Param, ParamError
 from bench.labels.encoding import LabelError, validate_labels
-from bench.plugins.conformance import CheckResult, CheckSkipped, ConformanceError
+from bench.plugins.conformance import CheckResult, CheckSkipped, ConformanceError, run_check
 from bench.plugins.dataset import MODALITIES, DatasetData, DatasetPlugin, ImageDataset
 from bench.plugins.registry import DATASETS
 
@@ -270,17 +270,9 @@ DECLARATION_CHECKS = tuple(name for name in CHECKS if name not in LOAD_CHECKS)
 def run_checks(make: DatasetFactory) -> list[CheckResult]:
     """Every check on one dataset factory (one shared load); failures and errors become ``fail`` rows."""
     global _cache
-    results, _cache = [], {}
+    _cache = {}
     try:
-        for name, check in CHECKS.items():
-            try:
-                check(make)
-            except CheckSkipped as skipped:
-                results.append(CheckResult(name, "skip", str(skipped)))
-            except Exception as error:  # noqa: BLE001 - a broken plugin must be reported, not crash the run
-                results.append(CheckResult(name, "fail", f"{type(error).__name__}: {error}"))
-            else:
-                results.append(CheckResult(name, "pass"))
+        results = [run_check(name, check, make) for name, check in CHECKS.items()]
     finally:
         _cache = None
     return results
