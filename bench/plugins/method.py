@@ -14,8 +14,8 @@ implements ``loss(logits, labels, state)``:
 Declared attributes and optional hooks, each with its default here:
 
 * ``requires`` (``{}``): artifacts the method needs, name -> spec (``bench.PriorSpec`` for
-  ``class_prior``), or a sequence of names (each with its default spec); ``required_artifacts()``
-  returns them per instance (default: ``requires``);
+  ``class_prior``, naming the temporary method); ``required_artifacts()`` returns them per
+  instance (default: ``requires``);
 * ``mutates_labels`` (False): whether the method rewrites the run's label store (e.g. LL-Cp);
 * ``ignored_mask(logits, labels, state)`` (None: the method declares none): the entries whose
   gradient is exactly zero, which the conformance suite checks;
@@ -76,13 +76,16 @@ class Method(Parameterised):
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
-    requires: ClassVar[Mapping[str, Any] | tuple[str, ...]] = {}
+    requires: ClassVar[Mapping[str, Any]] = {}
     mutates_labels: ClassVar[bool] = False
     is_default: ClassVar[bool] = False
     official_script: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not isinstance(cls.requires, Mapping):
+            raise TypeError(f"{cls.__qualname__}.requires must map artifact names to their specs, e.g. "
+                            "{'class_prior': PriorSpec(method='ignore')}")
         loss = cls.__dict__.get("loss")
         if loss is not None and not getattr(loss, "__float32_guarded__", False):
             cls.loss = _float32_loss(loss)
@@ -94,10 +97,8 @@ class Method(Parameterised):
         raise NotImplementedError
 
     def required_artifacts(self) -> dict[str, Any]:
-        """Artifact name -> spec for this instance (default: the class's ``requires``; a sequence
-        of names there means each artifact's default spec, None)."""
-        requires = type(self).requires
-        return dict(requires) if isinstance(requires, Mapping) else {name: None for name in requires}
+        """Artifact name -> spec for this instance (default: the class's ``requires``)."""
+        return dict(type(self).requires)
 
     def ignored_mask(self, logits: torch.Tensor, labels: torch.Tensor,
                      state: TrainState | None = None) -> torch.Tensor | None:

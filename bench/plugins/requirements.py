@@ -30,7 +30,7 @@ class PriorSpec:
     """
 
     artifact: ClassVar[str] = "class_prior"
-    method: str = "ignore"
+    method: str
     estimator: str = "posthoc"
 
     def __post_init__(self) -> None:

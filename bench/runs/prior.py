@@ -223,10 +223,11 @@ def prior_cache_key(config: dict[str, Any], manifest_sha256: str) -> str:
     return json_sha256({"manifest_sha256": manifest_sha256, **prior_key_fields(config)})
 
 
-def configure_prior(spec: PriorSpec | None, prior_path: str | None) -> dict[str, Any]:
+def configure_prior(spec: PriorSpec, prior_path: str | None) -> dict[str, Any]:
     """The class prior's part of a run's configuration: the file's sha256, or the temporary method's
-    identity and the estimator (``spec`` None: ``PriorSpec()``)."""
-    spec = spec or PriorSpec()
+    identity and the estimator."""
+    if not isinstance(spec, PriorSpec):
+        raise ArtifactError(f"a class prior is declared with {spec!r}; declare a PriorSpec(method=...)")
     if prior_path is not None:
         try:
             return {"source": "file", "sha256": file_sha256(prior_path)}
@@ -241,11 +242,10 @@ def check_prior_file(path: str, prepared: PreparedDataset) -> None:
 
 
 @register_artifact(ARTIFACT, configure=configure_prior, file_option="prior_path", check_file=check_prior_file)
-def class_prior(spec: PriorSpec | None, request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]:
+def class_prior(spec: PriorSpec, request: ArtifactRequest) -> tuple[torch.Tensor, dict[str, Any]]:
     """The class prior of the run (see the module docstring): C float32 values in class order."""
     import torch
 
-    spec = spec or PriorSpec()
     run, manifest, config = request.resolved.run, request.prepared.manifest, request.resolved.config
     if run.prior_path is not None:
         values = read_prior_csv(run.prior_path, manifest.class_names)

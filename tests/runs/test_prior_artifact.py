@@ -25,11 +25,11 @@ DATASET = "scene+rpa[p=0.5]"
 RECIPE = Recipe(epochs=3, batch_size=128, lr=3e-3)
 SPY = """
     import torch
-    from bench import Method, Param, register_method
+    from bench import Method, Param, PriorSpec, register_method
 
     @register_method("tmp-prior-spy")
     class PriorSpy(Method):
-        requires = ("class_prior",)
+        requires = {"class_prior": PriorSpec(method="ignore")}
         parameters = {"prior_estimator": Param("posthoc")}
         priors = []
 
@@ -123,3 +123,13 @@ def test_top_k_spearman_curve_follows_csl_figure_7():
     assert list(curve) == [str(k) for k in range(10, 81, 10)]
     assert curve["10"] == pytest.approx(1.0) and curve["40"] == pytest.approx(1.0)
     assert curve["80"] < curve["50"] < 1.0
+
+
+def test_a_prior_is_declared_with_the_method_that_estimates_it():
+    from bench import Method, PriorSpec
+
+    with pytest.raises(TypeError):
+        PriorSpec()  # the engine has no default method: the plugin names it
+    assert PriorSpec(method="ignore").estimator == "posthoc"
+    with pytest.raises(TypeError, match="requires must map artifact names to their specs"):
+        type("NamesOnly", (Method,), {"requires": ("class_prior",)})
