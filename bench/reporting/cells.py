@@ -54,7 +54,7 @@ def footnotes(columns: list[Column], tests: list[ColumnTest | None], rows: list[
     if any(TEST_SELECTED in row.flags for row in rows):
         notes.append(f"{TEST_SELECTED_MARK} model selected on the test set "
                      "(not comparable to validation-selected rows).")
-    if any(row.kind == REFERENCE for row in rows):
+    if any(row.origin == REFERENCE for row in rows):
         notes.append("Rows in italics are published results (reports/references.yaml): never ranked, since their "
                      "backbone, input size, pretraining or recipe differ from ours unless their setting says "
                      "otherwise; Δ = ours − published, beside the row of ours running the same method.")

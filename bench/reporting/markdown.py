@@ -36,7 +36,7 @@ def md_cell(cell: Cell | None) -> str:
 def md_label(row: Row) -> str:
     """A row label: italic for published rows, with the test-selection flag."""
     label = md(row.label)
-    if row.kind == REFERENCE:
+    if row.origin == REFERENCE:
         label = f"*{label}*"
     return label + (f" {TEST_SELECTED_MARK}" if TEST_SELECTED in row.flags else "")
 

@@ -64,10 +64,11 @@ class Column:
 
 @dataclass
 class Row:
-    """A table row. ``kind``: ours | tuned | reference. ``runs``: the run ids behind it (ours)."""
+    """A table row. ``origin``: where its numbers come from, ours | tuned | reference. ``runs``: the
+    run ids behind it (ours)."""
 
     label: str
-    kind: str
+    origin: str
     cells: list[Cell | None]
     runs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -85,7 +86,7 @@ class Table:
     rows: list[Row]
     caption: list[str] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
-    kind: str = "leaderboard"
+    role: str = "leaderboard"  # leaderboard | summary | sweep
 
     def grouped_notes(self) -> list[tuple[list[Row], str]]:
         """The rows' notes in row order, rows sharing one note grouped under it."""

@@ -36,7 +36,7 @@ def cross_dataset_summary(tables: list[Table], schema: dict[str, Metric]) -> Tab
         if index is None:
             continue
         ranked = [(row.label, row.cells[index].mean) for row in table.rows
-                  if row.kind in (OURS, TUNED) and row.cells[index] is not None and row.cells[index].mean is not None]
+                  if row.origin in (OURS, TUNED) and row.cells[index] is not None and row.cells[index].mean is not None]
         if len(ranked) < 2:
             continue
         used += 1
@@ -64,4 +64,4 @@ def cross_dataset_summary(tables: list[Table], schema: dict[str, Metric]) -> Tab
     caption = [f"Ranks by {schema[PRIMARY].name} over {used} leaderboard table{'s' if used != 1 else ''} "
                "(dataset x setting); published rows excluded."]
     return Table("summary", "Cross-dataset summary", columns, rows, caption,
-                 [schema[k].name + ": " + schema[k].description for k in SUMMARY_KEYS], kind="summary")
+                 [schema[k].name + ": " + schema[k].description for k in SUMMARY_KEYS], role="summary")

@@ -75,4 +75,4 @@ def _table(base: str, protocol: str, by_value: dict[float, list[SettingGroup]], 
         caption.append(f"setting: {setting_text(first.setting)}")
     table_rows = [row for row, _ in rows]
     return Table(f"sweep-{slug(base)}-{protocol}", f"{base} + {protocol}: {metric.name} vs {label}", columns,
-                 table_rows, caption, cells.footnotes(columns, tests, table_rows, marker.alpha), kind="sweep")
+                 table_rows, caption, cells.footnotes(columns, tests, table_rows, marker.alpha), role="sweep")

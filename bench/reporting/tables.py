@@ -139,7 +139,7 @@ class TableBuilder:
     def _published_rows(self, published: list[PublishedRow], ours: list[Row], columns: list[Column]) -> list[Row]:
         out = []
         for item in published:
-            matches = [row for row in ours if row.kind == OURS and row.label == item.bench_method]
+            matches = [row for row in ours if row.origin == OURS and row.label == item.bench_method]
             if self.options.references == "matched" and not matches:
                 continue
             if not any(c.metric.key in item.values for c in columns):

@@ -120,7 +120,7 @@ def test_published_rows_are_never_ranked_and_carry_the_delta(store):
     tab = table(build(store, Loader({"lvis": lvis})), "lvis")
     ours = row(tab, "ignore")
     published = row(tab, "CE (Ignore) [CSL Table 4]")
-    assert published.kind == REFERENCE and TEST_SELECTED in published.flags
+    assert published.origin == REFERENCE and TEST_SELECTED in published.flags
     assert [c.mean for c in published.cells] == [74.49, 95.7, 99.81]
     assert not any(c.best or c.tied for c in published.cells)  # higher than ours, still not bold
     assert all(c.best for c in ours.cells)
@@ -129,8 +129,8 @@ def test_published_rows_are_never_ranked_and_carry_the_delta(store):
     assert row(tab, "WCE (Ignore) [CSL Table 4]").cells[0].delta is None  # we did not run wce
     assert "TResNet-M" in published.note and "model selection: test" in published.note
     matched = table(build(store, Loader({"lvis": lvis}), references="matched"), "lvis")
-    assert [r.label for r in matched.rows if r.kind == REFERENCE] == ["CE (Ignore) [CSL Table 4]"]
-    assert all(r.kind == OURS for r in table(build(store, None, references="none"), "lvis").rows)
+    assert [r.label for r in matched.rows if r.origin == REFERENCE] == ["CE (Ignore) [CSL Table 4]"]
+    assert all(r.origin == OURS for r in table(build(store, None, references="none"), "lvis").rows)
 
 
 def test_runs_selected_on_test_are_flagged(store, labels):
@@ -158,7 +158,7 @@ def test_tuned_row_is_chosen_on_validation_and_hides_its_grid(store, labels):
     add_run(store, labels, "ignore", SCENE, 0, 0.5, index=10)
     tab = table(build(store, None, tuning=GRID), SCENE)
     tuned = row(tab, "p-asl (tuned)")
-    assert tuned.kind == TUNED
+    assert tuned.origin == TUNED
     chosen = store.runs(method="p-asl[gamma_neg=1,likelihood_topk=5]")[0]
     assert tuned.runs == [chosen.id] and tuned.cells[0].mean == pytest.approx(chosen.metrics["map_c"])
     assert "gamma_neg ∈ {1, 2} × likelihood_topk ∈ {1, 5}" in tuned.note and "4 of 4 grid configurations" in tuned.note
@@ -194,7 +194,7 @@ def test_cross_dataset_summary_by_hand(store):
             add_run(store, sets[name], method, f"{name}+rpa[p=0.5]", 0, q, index=i)
             i += 1
     report = build(store, None)
-    means = {t.title: {r.label: r.cells[0].mean for r in t.rows if r.kind == OURS} for t in report.tables}
+    means = {t.title: {r.label: r.cells[0].mean for r in t.rows if r.origin == OURS} for t in report.tables}
     ranks, wins, games = {}, {}, {}
     for scores in means.values():
         names = sorted(scores)
