@@ -6,8 +6,8 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from bench.cli.common import STORE_OPTION, err, out
 from bench.plugins.registry import DATASETS
 from bench.store import Store
 from bench.sweep.deps import DependencyPlan
@@ -18,9 +18,6 @@ from bench.sweep.shorthand import Shorthand, shorthand_spec
 from bench.sweep.spec import SweepSpec, load_spec
 from bench.sweep.state import cell_states, dry_run_table, to_run
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-STORE_OPTION = typer.Option(None, "--store", help="SQLite store (default: $BENCH_STORE or results/bench.db)")
 SWEEP_EPILOG = ("Examples: bench sweep sweep.yaml --dry-run;  bench sweep --method negative,selective "
                 "--dataset 'scene+rpa[p=0.5]' --seeds 0,1,2 --param gamma_neg=1,2,4 --epochs 5;  "
                 "bench sweep sweep.yaml --executor ray --address auto")
@@ -100,24 +97,6 @@ def sweep(
         raise typer.Exit(1)
 
 
-def merge(
-    other: Path = typer.Argument(..., help="the store file to merge in (e.g. from another machine)"),
-    store: Path | None = STORE_OPTION,
-) -> None:
-    """Merge another store's runs and artifacts into this one, never duplicating a run."""
-    target = Store(store)
-    n = target.merge(other)
-    out.print(f"merged {other} into {target.path}: {n['added']} run(s) added, {n['updated']} completed, "
-              f"{n['skipped']} already here; {n['artifacts_added']} artifact(s) added", markup=False, highlight=False)
-
-
 def register(app: typer.Typer) -> None:
-    """Mount ``sweep`` and ``store merge`` (in an existing ``store`` group when there is one)."""
+    """Mount ``sweep``."""
     app.command("sweep", epilog=SWEEP_EPILOG)(sweep)
-    for group in app.registered_groups:
-        if group.name == "store" and group.typer_instance is not None:
-            group.typer_instance.command("merge", epilog="Example: bench store merge other.db")(merge)
-            return
-    store_app = typer.Typer(help="Maintain the results store.", no_args_is_help=True)
-    store_app.command("merge", epilog="Example: bench store merge results/cluster.db")(merge)
-    app.add_typer(store_app, name="store")
