@@ -21,10 +21,10 @@ def _plugin_table(title: str, classes: dict[str, type], extra: str | None = None
     for column in ("name", "version", *([extra] if extra else []), "parameters (defaults)", "description"):
         table.add_column(column, overflow="fold")
     for name, cls in classes.items():
-        cells: list[Any] = [name, str(getattr(cls, "version", ""))]
+        cells: list[Any] = [name, cls.version]  # declared on the plugin base classes
         if extra:
-            cells.append(str(getattr(cls, extra, "")))
-        cells += [format_params(getattr(cls, "parameters", {})), getattr(cls, "description", "") or ""]
+            cells.append(getattr(cls, extra))
+        cells += [format_params(cls.parameters), cls.description]
         table.add_row(*(escape(str(cell)) for cell in cells))
     return table
 
