@@ -11,7 +11,8 @@
     store after the optimiser step (``on_step_end``), permanently.
 
 Reduction: mean over all B*C entries (official), rejected entries included as zeros.
-``delta_rel`` is a fraction per epoch: the official CLI's ``--delta_rel 0.2`` is 0.002. Defaults
+``delta_rel`` is a fraction per epoch, in [0, 1] (checked when the selector is resolved): the
+official CLI's ``--delta_rel 0.2`` is 0.002. Defaults
 are the maintainer's COCO values (LargeLossMatters issue #4): LL-R 0.4%, LL-Ct 0.2%, LL-Cp 0.2%.
 
 Guard: with k larger than the number of un-annotated entries the official tau is 0 and every entry,
@@ -22,6 +23,7 @@ string: k follows clean_rate and no label is flipped).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -43,7 +45,8 @@ class LargeLoss(Method):
 
     scheme = "LL-R"
     parameters = {
-        "delta_rel": Param(0.002, help="clean_rate decrease per epoch, a fraction (official CLI value / 100)"),
+        "delta_rel": Param(0.002, min=0.0, max=1.0,
+                           help="clean_rate decrease per epoch, a fraction in [0, 1] (official CLI value / 100)"),
         "official_compat": Param(False, help="reproduce the released code: unguarded k, LL-Cp run as LL-Ct"),
         "reduction": Param("mean", choices=("mean", "sum"), help="mean over B*C (official) or sum"),
     }
@@ -116,7 +119,8 @@ class LargeLossReject(LargeLoss):
 
     description = "Large Loss Matters, rejection (LL-R)"
     scheme = "LL-R"
-    parameters = {**LargeLoss.parameters, "delta_rel": Param(0.004, help=LargeLoss.parameters["delta_rel"].help)}
+    parameters = {**LargeLoss.parameters,
+                  "delta_rel": dataclasses.replace(LargeLoss.parameters["delta_rel"], default=0.004)}
 
 
 @register_method("ll-ct")

@@ -20,6 +20,12 @@ each row, ``topk_scope=sample`` as the paper words it), per ``variant``: ``union
 the other U entries; soft_alpha's default of 1 is ours: the appendix's value was not verified).
 K = 0 with the prior rule off is Negative mode.
 
+Declared ranges, checked when a selector is resolved (one-line ``ParamError``): the focusing
+exponents and term weights >= 0 and finite (a negative exponent makes (1 - pt)^g infinite at
+pt = 1, a negative weight turns a loss term into a gain), ``clip`` in [0, 1) (a shift of 1 or more
+sets every q to 1), ``likelihood_topk`` >= 0, ``prior_threshold`` in [0, 1] (a prior is a
+probability) or None, ``soft_alpha`` >= 0 (a down-weighting rate).
+
 Top-K ties are broken exactly like the official stable ascending sort: equal q's are taken in
 row-major (flat) order. We find the K-th smallest value with ``torch.topk`` and take the entries
 below it plus the first equal ones in flat order: no full argsort of the B*C entries.
@@ -92,19 +98,21 @@ class PartialASL(Method):
     parameters = {
         "partial_loss_mode": Param("negative", choices=MODES,
                                    help="treatment of un-annotated entries (CSL's --partial_loss_mode)"),
-        "gamma_pos": Param(0.0, help="focusing exponent of positives"),
-        "gamma_neg": Param(1.0, help="focusing exponent of annotated negatives"),
-        "gamma_unann": Param(2.0, help="focusing exponent of un-annotated entries"),
-        "alpha_pos": Param(1.0, help="weight of the positive term"),
-        "alpha_neg": Param(1.0, help="weight of the annotated-negative term"),
-        "alpha_unann": Param(1.0, help="weight of the un-annotated term"),
-        "clip": Param(0.0, help="probability shift: q = min(1 - p + clip, 1) if clip > 0"),
-        "likelihood_topk": Param(5, help="K: un-annotated entries ignored per image (selective)"),
-        "prior_threshold": Param(0.05, type=float, nullable=True,
-                                 help="eta: ignore U entries of classes with prior > eta; None = off"),
+        "gamma_pos": Param(0.0, min=0.0, help="focusing exponent of positives, >= 0"),
+        "gamma_neg": Param(1.0, min=0.0, help="focusing exponent of annotated negatives, >= 0"),
+        "gamma_unann": Param(2.0, min=0.0, help="focusing exponent of un-annotated entries, >= 0"),
+        "alpha_pos": Param(1.0, min=0.0, help="weight of the positive term, >= 0"),
+        "alpha_neg": Param(1.0, min=0.0, help="weight of the annotated-negative term, >= 0"),
+        "alpha_unann": Param(1.0, min=0.0, help="weight of the un-annotated term, >= 0"),
+        "clip": Param(0.0, min=0.0, max=1.0, max_open=True,
+                      help="probability shift in [0, 1): q = min(1 - p + clip, 1) if clip > 0"),
+        "likelihood_topk": Param(5, min=0, help="K >= 0: un-annotated entries ignored per image (selective)"),
+        "prior_threshold": Param(0.05, type=float, nullable=True, min=0.0, max=1.0,
+                                 help="eta in [0, 1]: ignore U entries of classes with prior > eta; None = off"),
         "topk_scope": Param("batch", choices=("batch", "sample"), help="K*B over the batch (official) or K per row"),
         "variant": Param("union", choices=("union", "likelihood", "prior", "soft"), help="selective rule set"),
-        "soft_alpha": Param(1.0, help="soft variant: U weight exp(-soft_alpha * prior_c) outside Omega_L"),
+        "soft_alpha": Param(1.0, min=0.0,
+                            help="soft variant, >= 0: U weight exp(-soft_alpha * prior_c) outside Omega_L"),
         "prior_estimator": Param("posthoc", choices=("posthoc", "running"),
                                  help="class prior: mean sigmoid after training (CSL eq. 10) "
                                       "or running mean (official)"),

@@ -1,24 +1,52 @@
 """Declared, typed plugin parameters (benchopt-style) and their resolution.
 
-A plugin class declares ``parameters = {"gamma_neg": Param(1.0, help="...")}``. A user gives values
-as Python objects (the Python API) or strings (selectors such as ``p-asl[gamma_neg=4]``);
-``resolve_params`` returns every declared parameter with its typed value, defaults filled in.
+A plugin class declares ``parameters = {"gamma_neg": Param(1.0, min=0.0, help="...")}``. A user gives
+values as Python objects (the Python API) or strings (selectors such as ``p-asl[gamma_neg=4]``);
+``resolve_params`` returns every declared parameter with its typed value, defaults filled in, or
+raises a one-line ``ParamError`` naming the owner and the parameter.
+
+Strings are typed by the declaration: ``none`` / ``null`` (any case) are None where a parameter
+accepts None, ``true`` / ``yes`` / ``on`` / ``1`` and ``false`` / ``no`` / ``off`` / ``0`` are
+booleans, ints are integer literals, floats anything ``float()`` reads. A ``Literal`` (a selector
+value that was quoted) is text as written: a ``str`` parameter given ``Literal("none")`` holds the
+text "none".
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from bench.core.errors import InputError
 
-_NONE_WORDS = {"none", "null"}
+NONE_WORDS = _NONE_WORDS = frozenset({"none", "null"})
 _TRUE_WORDS = {"true", "yes", "1", "on"}
 _FALSE_WORDS = {"false", "no", "0", "off"}
+_SHOWN_CHARS = 200
 
 
 class ParamError(InputError):
-    """An unknown parameter name, an ill-typed value or a value outside the declared choices."""
+    """An unknown parameter name, an ill-typed value or a value outside the declared choices or bounds."""
+
+
+class Literal(str):
+    """Text given quoted (``key='none'`` in a selector): taken as written, never a None word."""
+
+    __slots__ = ()
+
+
+def shown(value: Any, render: Callable[[Any], str] = str) -> str:
+    """``render(value)`` for a one-line message: a multi-line ``repr`` (a numpy array's) joined on
+    single spaces, characters that are not printable (newlines, other line breaks, controls)
+    escaped, and cut to 200 characters."""
+    try:
+        text = render(value)
+    except Exception:  # noqa: BLE001 - a value whose str/repr fails is still named
+        text = f"<{type(value).__name__}>"
+    if render is not str and len(text.splitlines()) > 1:
+        text = " ".join(text.split())
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -58,7 +86,7 @@ class Param:
             self.max is not None and self.max == float("inf"))
         if below or above or (isinstance(value, float) and not finite and not infinite_allowed):
             where = f" in {self.bounds}" if self.bounds else " finite"
-            raise ParamError(f"{owner}: parameter '{name}' must be{where}; got {value!r}")
+            raise ParamError(f"{owner}: parameter '{name}' must be{where}; got {shown(value, repr)}")
 
     @property
     def value_type(self) -> type:
@@ -72,22 +100,30 @@ class Param:
     def accepts_none(self) -> bool:
         return self.nullable or self.default is None
 
+    def _is_none(self, value: Any) -> bool:
+        if value is None:
+            return True
+        if not isinstance(value, str) or (isinstance(value, Literal) and self.value_type is str):
+            return False
+        return value.strip().lower() in _NONE_WORDS
+
     def coerce(self, value: Any, name: str, owner: str) -> Any:
         """Return ``value`` converted to this parameter's type, or raise ``ParamError``."""
         kind = self.value_type
-        if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_WORDS):
+        if self._is_none(value):
             if self.accepts_none:
                 return None
             raise ParamError(f"{owner}: parameter '{name}' may not be None")
         try:
             out = _coerce(value, kind)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError):
             raise ParamError(
-                f"{owner}: parameter '{name}' expects {kind.__name__}, got {value!r}"
+                f"{owner}: parameter '{name}' expects {kind.__name__}, got {shown(value, repr)}"
             ) from None
         if self.choices is not None and out not in self.choices:
             raise ParamError(
-                f"{owner}: parameter '{name}' must be one of {', '.join(map(str, self.choices))}; got {out!r}"
+                f"{owner}: parameter '{name}' must be one of {', '.join(map(str, self.choices))}; "
+                f"got {shown(out, repr)}"
             )
         self._check_bounds(out, name, owner)
         return out
@@ -115,13 +151,13 @@ def _coerce(value: Any, kind: type) -> Any:
             raise ValueError(value)
         return float(value)
     if kind is str:
-        return str(value)
+        return value if isinstance(value, Literal) else str(value)
     return kind(value)
 
 
 def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     """' (did you mean X?)' for the closest candidate, or '' when none is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -130,7 +166,8 @@ def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owne
     """Every declared parameter with its typed value: ``given`` overrides the defaults.
 
     Raises ``ParamError`` for an unknown name (with a suggestion, or the new name of a parameter
-    listed in ``renamed``: old name -> new name) or an ill-typed value.
+    listed in ``renamed``: old name -> new name), an ill-typed value or one outside the declared
+    choices or bounds.
     """
     for key in given:
         if key not in declared and renamed and key in renamed:
@@ -138,7 +175,7 @@ def resolve_params(declared: Mapping[str, Param], given: Mapping[str, Any], owne
         if key not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise ParamError(
-                f"{owner}: unknown parameter '{key}'{suggest(key, tuple(declared))}; known: {known}"
+                f"{owner}: unknown parameter '{shown(key)}'{suggest(key, tuple(declared))}; known: {known}"
             )
     resolved: dict[str, Any] = {}
     for key, param in declared.items():

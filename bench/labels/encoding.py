@@ -16,6 +16,16 @@ many entries are bad and the first row/column): ``from_csl``/``to_csl`` (CSL: 1 
 unknown), ``from_01`` and ``from_known_mask`` (0/1 matrices), ``from_cole``/``to_cole`` and
 ``load_cole_labels`` (Cole et al. / LargeLossMatters: 1 / 0 unknown / -1 negative). Converters into
 our encoding return the same kind (dense or sparse) as their input.
+
+Sparse inputs, in any scipy sparse format (CSR, CSC, COO, BSR, LIL, DOK, ...; 2-D, numeric): a cell
+stored more than once is refused (``LabelError`` naming the input and the first duplicated row and
+column), because scipy would sum the stored values on conversion -- two 1s would become a 2, a 1
+and a -1 an un-annotated 0. Explicit zeros stored in the structure are accepted: a stored 0 reads
+exactly like an implicit one (un-annotated in our and Cole's encoding, a negative in CSL's and the
+0/1 encodings), every reader here goes by the stored values, never by what is stored, and the
+converters drop them (``to_sparse``, ``canonical_csr``); ``validate_labels`` keeps the structure it
+is given so that 1-D scores aligned with the stored entries stay aligned. Dense inputs must be
+2-D arrays of booleans, integers or floats (anything ``numpy.asarray`` turns into one).
 """
 from __future__ import annotations
 
@@ -26,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bench.core.errors import InputError
+from bench.core.params import shown
 
 POS: int = 1
 NEG: int = -1
@@ -33,6 +44,7 @@ UNANN: int = 0
 LABEL_DTYPE = np.int8
 
 LabelMatrix = np.ndarray | sp.csr_array | sp.csr_matrix
+NUMERIC_KINDS = "biuf"  # numpy dtype kinds a label matrix may have: bool, signed, unsigned, float
 
 
 class LabelError(InputError):
@@ -44,14 +56,74 @@ def is_sparse(labels: LabelMatrix) -> bool:
     return sp.issparse(labels)
 
 
+def _dense_input(labels: object, where: str) -> np.ndarray:
+    """``labels`` as a 2-D numeric numpy array, or ``LabelError``."""
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise LabelError(f"{where}: not a (samples x classes) matrix of numbers: {shown(exc)}") from None
+    if arr.dtype.kind not in NUMERIC_KINDS:
+        raise LabelError(f"{where}: label values must be numbers (bool, int or float); got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {arr.shape}")
+    return arr
+
+
+def _duplicates(matrix: sp.sparray | sp.spmatrix) -> tuple[int, int, int] | None:
+    """(number of cells stored more than once, row, column of the first of them in row-major order),
+    or None when no cell is stored twice."""
+    if matrix.format == "dok" or (matrix.format in ("csr", "csc", "coo") and matrix.has_canonical_format):
+        return None
+    if matrix.format == "csr":
+        ordered = matrix.sorted_indices() if not matrix.has_sorted_indices else matrix
+        indptr, indices = np.asarray(ordered.indptr), np.asarray(ordered.indices)
+        at = np.flatnonzero(indices[1:] == indices[:-1]) + 1  # position of a repeat of the previous index
+        rows = np.searchsorted(indptr, at, side="right") - 1
+        repeat = at > indptr[rows]  # not the first entry of its row
+        at, rows = at[repeat], rows[repeat]
+        if not at.size:
+            return None
+        first_of_run = np.ones(at.size, dtype=bool)
+        first_of_run[1:] = at[1:] != at[:-1] + 1
+        return int(first_of_run.sum()), int(rows[0]), int(indices[at[0]])
+    coo = matrix.tocoo()
+    rows, cols = np.asarray(coo.row, dtype=np.int64), np.asarray(coo.col, dtype=np.int64)
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    same = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+    if not same.any():
+        return None
+    first_of_run = same.copy()
+    first_of_run[1:] &= ~same[:-1]
+    first = int(np.flatnonzero(same)[0])
+    return int(first_of_run.sum()), int(rows[first]), int(cols[first])
+
+
+def _sparse_input(labels: sp.sparray | sp.spmatrix, where: str) -> sp.csr_array:
+    """A scipy sparse input as CSR, refusing what the conversion would silently change: not 2-D, not
+    numeric, or a cell stored more than once (see the module docstring)."""
+    if labels.ndim != 2:
+        raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {labels.shape}")
+    if labels.dtype.kind not in NUMERIC_KINDS:
+        raise LabelError(f"{where}: label values must be numbers (bool, int or float); got dtype {labels.dtype}")
+    found = _duplicates(labels)
+    if found is not None:
+        count, row, col = found
+        raise LabelError(
+            f"{where}: {count} cell(s) stored more than once in the sparse {labels.format.upper()} matrix "
+            f"(scipy would add them up); first at row {row}, column {col}; store each annotated entry once"
+        )
+    return sp.csr_array(labels)
+
+
 def validate_labels(labels: LabelMatrix, where: str = "labels", num_classes: int | None = None) -> LabelMatrix:
     """Check that ``labels`` is a 2-D matrix in our encoding and return it as int8.
 
     Raises ``LabelError`` naming ``where``, how many entries are invalid and the first offending
-    (row, column) and value.
+    (row, column) and value; for a sparse input also a cell stored more than once (module docstring).
     """
     if is_sparse(labels):
-        csr = sp.csr_array(labels)
+        csr = _sparse_input(labels, where)
         data = np.asarray(csr.data)
         bad = ~np.isin(data, (POS, NEG, UNANN))
         if bad.any():
@@ -63,9 +135,7 @@ def validate_labels(labels: LabelMatrix, where: str = "labels", num_classes: int
             )
         out = sp.csr_array((data.astype(LABEL_DTYPE), csr.indices, csr.indptr), shape=csr.shape)
     else:
-        arr = np.asarray(labels)
-        if arr.ndim != 2:
-            raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {arr.shape}")
+        arr = _dense_input(labels, where)
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             bad_mask = ~np.isfinite(arr)
         else:
@@ -90,9 +160,10 @@ def to_dense(labels: LabelMatrix) -> np.ndarray:
 
 
 def to_sparse(labels: LabelMatrix) -> sp.csr_array:
-    """Sparse CSR int8 copy holding only the annotated entries."""
+    """Sparse CSR int8 copy holding only the annotated entries (a sparse input storing a cell twice is
+    refused, see the module docstring)."""
     if is_sparse(labels):
-        out = sp.csr_array(labels, dtype=LABEL_DTYPE, copy=True)
+        out = sp.csr_array(_sparse_input(labels, "labels"), dtype=LABEL_DTYPE, copy=True)
     else:
         out = sp.csr_array(np.asarray(labels, dtype=LABEL_DTYPE))
     out.eliminate_zeros()
@@ -103,7 +174,7 @@ def _check_values(labels: LabelMatrix, allowed: tuple, where: str, encoding: str
     """Raise ``LabelError`` when ``labels`` (dense or sparse, any dtype) holds a value outside
     ``allowed``: how many entries are bad and the first (row, column) in row-major order."""
     if is_sparse(labels):
-        csr = sp.csr_array(labels)
+        csr = _sparse_input(labels, where)
         data = np.asarray(csr.data)
         bad = np.flatnonzero(~np.isin(data, allowed))
         if bad.size:
@@ -111,9 +182,7 @@ def _check_values(labels: LabelMatrix, allowed: tuple, where: str, encoding: str
             k = int(np.lexsort((csr.indices[bad], rows))[0])
             first = (int(rows[k]), int(csr.indices[bad[k]]), data[bad[k]])
     else:
-        arr = np.asarray(labels)
-        if arr.ndim != 2:
-            raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {arr.shape}")
+        arr = _dense_input(labels, where)
         bad_mask = ~np.isin(arr, allowed)
         bad = np.flatnonzero(bad_mask)
         if bad.size:
@@ -168,6 +237,8 @@ def from_01(labels01: LabelMatrix, where: str = "0/1 labels") -> LabelMatrix:
 def from_known_mask(labels01: LabelMatrix, known_mask: LabelMatrix, where: str = "labels") -> LabelMatrix:
     """0/1 labels plus a known-mask -> ours: POS where known and 1, NEG where known and 0, UNANN
     where not known. Sparse when ``known_mask`` is sparse (only its stored true entries are known)."""
+    labels01 = labels01 if is_sparse(labels01) else _dense_input(labels01, f"{where} (0/1 values)")
+    known_mask = known_mask if is_sparse(known_mask) else _dense_input(known_mask, f"{where} (known-mask)")
     if tuple(labels01.shape) != tuple(known_mask.shape):
         raise LabelError(
             f"{where}: labels shape {tuple(labels01.shape)} != known-mask shape {tuple(known_mask.shape)}"
@@ -182,7 +253,9 @@ def from_known_mask(labels01: LabelMatrix, known_mask: LabelMatrix, where: str =
     mask.eliminate_zeros()
     mask.sort_indices()
     rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
-    picked = labels01[rows, mask.indices] if is_sparse(labels01) else np.asarray(labels01)[rows, mask.indices]
+    picked = sp.csr_array(labels01)[rows, mask.indices] if is_sparse(labels01) else labels01[rows, mask.indices]
+    if sp.issparse(picked):  # scipy answers an empty fancy index with a sparse matrix
+        picked = picked.toarray()
     data = np.where(np.asarray(picked).ravel() == 1, POS, NEG).astype(LABEL_DTYPE)
     return sp.csr_array((data, mask.indices.copy(), mask.indptr.copy()), shape=mask.shape)
 
@@ -205,7 +278,10 @@ def to_cole(labels: LabelMatrix, where: str = "labels") -> LabelMatrix:
 
 def load_cole_labels(path: str | Path) -> np.ndarray:
     """Read a Cole et al. ``formatted_{train,val}_labels_obs.npy`` (N x C, -1/0/1) into ours."""
-    arr = np.load(path, allow_pickle=False)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise LabelError(f"{path}: cannot read a .npy array: {shown(exc)}") from None
     if not isinstance(arr, np.ndarray) or arr.ndim != 2:
         raise LabelError(f"{path}: expected one 2-D (samples x classes) array in a .npy file")
     return from_cole(arr, where=str(path))

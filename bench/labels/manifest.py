@@ -204,7 +204,7 @@ def build_manifest(data: DatasetData, protocol: str | None, protocol_params: dic
                 f"training labels"
             )
         labels = apply_protocol(protocol, params, full, split_seed, data.train.ids, data.class_names,
-                                assessed_unannotated=True)
+                                assessed_unannotated=True, dataset=dataset_label or data.name)
     val_index, carve = _validation_carve(data, val_fraction, split_seed)
     train_index = np.setdiff1d(np.arange(full.shape[0], dtype=np.int64), val_index)
     if carve == "dataset":

@@ -2,7 +2,10 @@
 
 ``PROTOCOLS[name]`` is a ``ProtocolSpec`` (declared ``parameters``, description, function);
 ``apply_protocol(name, params, full_labels, split_seed, ids, class_names)`` returns the partial
-label matrix in our encoding, dense or sparse like ``full_labels``.
+label matrix in our encoding, dense or sparse like ``full_labels``. Parameters have declared ranges
+(rpa's p and known's q in [0, 1], fpc's n_s >= 0), checked when resolved; a result without any
+annotated entry is a ``ProtocolError`` (nothing to train on), a result equal to its input a
+one-line warning (the protocol changed nothing).
 
 Determinism: every random draw comes from ``numpy.random.Generator(PCG64(seed))`` with ``seed`` a
 SHA-256 digest of (protocol, split_seed) (``protocol_seed``), and only from ``Generator.random``
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -67,26 +71,18 @@ def protocol_seed(split_seed: int, name: str) -> int:
 
 def _rpa(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
     """Random per annotation (CSL's RPS, called RPA in its guide, §1.7): each annotation, positive
-    or negative, independently dropped with probability p."""
-    p = params["p"]
-    if not 0.0 <= p <= 1.0:
-        raise ProtocolError(f"protocol 'rpa': p must be in [0, 1], got {p}")
-    return drop_annotations(labels, p, ctx.rng("rpa"))
+    or negative, independently dropped with probability p (in [0, 1], checked when resolved)."""
+    return drop_annotations(labels, params["p"], ctx.rng("rpa"))
 
 
 def _known(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
     """Durand et al. 2019's "q known labels": exactly ``rpa[p=1-q]`` (same draws, same bits)."""
-    q = params["q"]
-    if not 0.0 <= q <= 1.0:
-        raise ProtocolError(f"protocol 'known': q must be in [0, 1], got {q}")
-    return _rpa(labels, {"p": 1.0 - q}, ctx)
+    return _rpa(labels, {"p": 1.0 - params["q"]}, ctx)
 
 
 def _fpc(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
     """Fixed per class (CSL ``simulate_coco`` fpc, §1.7): per class min(n_s, #pos) positives and
-    min(n_s, #neg) negatives kept uniformly without replacement (``fixed_per_class``)."""
-    if params["n_s"] < 0:
-        raise ProtocolError(f"protocol 'fpc': n_s must be >= 0, got {params['n_s']}")
+    min(n_s, #neg) negatives kept uniformly without replacement (``fixed_per_class``; n_s >= 0)."""
     return fixed_per_class(labels, params["n_s"], ctx.rng("fpc"))
 
 
@@ -109,11 +105,11 @@ PROTOCOLS: dict[str, ProtocolSpec] = {
     spec.name: spec
     for spec in (
         ProtocolSpec("rpa", "random per annotation: each annotation dropped with probability p",
-                     {"p": Param(None, float, help="drop probability, in [0, 1]")}, _rpa, ("p",)),
+                     {"p": Param(None, float, min=0.0, max=1.0, help="drop probability, in [0, 1]")}, _rpa, ("p",)),
         ProtocolSpec("known", "q known labels (Durand et al. 2019): alias of rpa[p=1-q]",
-                     {"q": Param(None, float, help="kept fraction, in [0, 1]")}, _known, ("q",)),
+                     {"q": Param(None, float, min=0.0, max=1.0, help="kept fraction, in [0, 1]")}, _known, ("q",)),
         ProtocolSpec("fpc", "fixed per class: n_s positives and n_s negatives kept per class",
-                     {"n_s": Param(1000, int, help="annotations kept per class and sign")}, _fpc),
+                     {"n_s": Param(1000, int, min=0, help="annotations kept per class and sign, >= 0")}, _fpc),
         ProtocolSpec("single-positive", "one positive per image chosen uniformly (Cole et al. 2021)",
                      {"draw": Param("seeded", str, help="seeded (split_seed) or cole (their RandomState(1200))",
                                     choices=("seeded", "cole"))}, _single_positive),
@@ -151,7 +147,7 @@ def resolve_protocol_params(name: str, params: Mapping[str, Any]) -> dict[str, A
 
 def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatrix, split_seed: int,
                    ids: Sequence[str] | None = None, class_names: Sequence[str] | None = None, *,
-                   assessed_unannotated: bool = False) -> LabelMatrix:
+                   assessed_unannotated: bool = False, dataset: str | None = None) -> LabelMatrix:
     """Partial labels of protocol ``name`` applied to the training matrix ``full_labels``.
 
     ``full_labels`` must be fully labelled (every entry +-1) except for ``files``, which only uses
@@ -159,8 +155,11 @@ def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatri
     that the dataset itself documents in a fully assessed training set (VOC's "difficult" labels):
     they stay un-annotated and the protocol draws from the annotated entries only, with the same
     random stream as on a fully labelled matrix. ``class_names``, when given, fixes the expected number of
-    classes. The result is dense or sparse like ``full_labels``. A ``files`` problem raises
-    ``bench.labels.files.PartialLabelFileError``, everything else ``ProtocolError``.
+    classes; ``dataset`` names the dataset in messages. The result is dense or sparse like
+    ``full_labels``. A ``files`` problem raises ``bench.labels.files.PartialLabelFileError``, everything
+    else ``ProtocolError``, also a result without any annotated entry (``rpa[p=1]``, ``fpc[n_s=0]``:
+    nothing to train on). A result equal to its input (``fpc[n_s=100000]`` on a small dataset) is
+    returned with a one-line ``UserWarning``: the protocol changed nothing.
     """
     spec = get_protocol(name)
     resolved = resolve_protocol_params(name, params)
@@ -175,7 +174,41 @@ def apply_protocol(name: str, params: Mapping[str, Any], full_labels: LabelMatri
         )
     if ids is not None and len(ids) != labels.shape[0]:
         raise ProtocolError(f"protocol '{name}': {len(ids)} ids for {labels.shape[0]} label rows")
-    return spec.function(labels, resolved, ProtocolContext(int(split_seed), ids))
+    out = spec.function(labels, resolved, ProtocolContext(int(split_seed), ids))
+    _check_outcome(name, resolved, labels, out, dataset)
+    return out
+
+
+def protocol_label(name: str, params: Mapping[str, Any]) -> str:
+    """``name[key=value,...]`` of a protocol's resolved parameters (None values left out), for messages."""
+    given = ",".join(f"{key}={value}" for key, value in params.items() if value is not None)
+    return f"{name}[{given}]" if given else name
+
+
+def _annotated(labels: LabelMatrix) -> int:
+    return int(np.count_nonzero(labels.data if is_sparse(labels) else labels))
+
+
+def _same_labels(first: LabelMatrix, second: LabelMatrix) -> bool:
+    if first.shape != second.shape:
+        return False
+    if not (is_sparse(first) or is_sparse(second)):
+        return bool(np.array_equal(first, second))
+    a, b = canonical_csr(first), canonical_csr(second)
+    return all(np.array_equal(x, y) for x, y in ((a.indptr, b.indptr), (a.indices, b.indices), (a.data, b.data)))
+
+
+def _check_outcome(name: str, params: Mapping[str, Any], labels: LabelMatrix, out: LabelMatrix,
+                   dataset: str | None) -> None:
+    """``ProtocolError`` when ``out`` has no annotated entry; a warning when it equals ``labels``."""
+    where = f"protocol '{protocol_label(name, params)}' on " + (
+        f"dataset '{dataset}'" if dataset else f"the {labels.shape[0]} x {labels.shape[1]} training labels")
+    if _annotated(out) == 0:
+        raise ProtocolError(f"{where}: no annotated entries remain (every training label is un-annotated), so "
+                            "there is nothing to train on; choose parameters that keep some annotations")
+    if _same_labels(out, labels):
+        warnings.warn(f"{where} changes nothing: all {_annotated(out)} annotated training entries are kept "
+                      "(the partial labels equal the full labels)", UserWarning, stacklevel=3)
 
 
 def protocol_identity(name: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from bench.core.hashing import json_sha256
 from bench.core.version import __version__
 from bench.labels.protocols import protocol_identity
@@ -27,6 +29,7 @@ from bench.runs.recipe import Recipe
 from bench.runs.resolve import ResolvedDataset, method_selector, resolve_dataset
 
 SELECT_POLICIES = ("val", "last", "test")
+MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGERs (signed 64 bit)
 
 
 @dataclass
@@ -76,9 +79,15 @@ def processes() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def _is_seed(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= int(value) <= MAX_SEED
+
+
 def check_options(run: RunConfig) -> None:
     """``ConfigError`` naming the first run option out of range (the recipe checks its own fields)."""
     checks = [
+        *((_is_seed(value), f"{name} must be an integer in [0, 2**63 - 1 = {MAX_SEED}]; got {value!r}")
+          for name, value in (("seed", run.seed), ("split_seed", run.split_seed))),
         (run.select_on in SELECT_POLICIES,
          f"select_on must be one of {', '.join(SELECT_POLICIES)}; got '{run.select_on}'"),
         (run.evaluator in EVALUATORS, f"evaluator must be one of {', '.join(EVALUATORS)}; got '{run.evaluator}'"),

@@ -1,7 +1,9 @@
 """The training recipe of a run: ``Recipe`` (feature heads) and ``ImageRecipe`` (image backbones).
 
 Every field is checked once, when the recipe is built (``__post_init__``), so a recipe that exists
-is in range wherever it travels; the error names the field and the allowed values. Which fields a
+is in range wherever it travels; the error names the field and the allowed values. ``epochs``,
+``batch_size`` and ``hidden`` have sane maxima (``MAX_EPOCHS`` 100,000, ``MAX_BATCH_SIZE`` and
+``MAX_HIDDEN`` 2**20); ``lr`` and ``weight_decay`` must be finite. Which fields a
 run's configuration hash records is the mode's decision (``bench.runs.modes.Mode.prepare``).
 
 ``ImageRecipe`` defaults to CSL's train.py (docs/methods.md §6): backbone ``tresnet_m``, squish
@@ -13,6 +15,7 @@ GradScaler; off on CPU) and channels_last on CUDA.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -22,6 +25,9 @@ HEAD_NAMES = ("linear", "mlp")
 NORMALIZATIONS = ("none", "imagenet", "model")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 DEFAULT_IMAGE_SIZE = 448
+MAX_EPOCHS = 100_000  # sane maxima: a larger value is a typo (or --set epochs=1e12), not a plan
+MAX_BATCH_SIZE = 1 << 20
+MAX_HIDDEN = 1 << 20
 
 
 class RecipeError(InputError):
@@ -49,12 +55,16 @@ class Recipe:
     def __post_init__(self) -> None:
         _check([
             (self.epochs >= 1, f"epochs must be >= 1; got {self.epochs}"),
+            (self.epochs <= MAX_EPOCHS, f"epochs must be <= {MAX_EPOCHS}; got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1; got {self.batch_size}"),
-            (self.lr > 0, f"lr must be > 0; got {self.lr}"),
-            (self.weight_decay >= 0, f"weight_decay must be >= 0; got {self.weight_decay}"),
+            (self.batch_size <= MAX_BATCH_SIZE, f"batch_size must be <= {MAX_BATCH_SIZE}; got {self.batch_size}"),
+            (self.lr > 0 and math.isfinite(self.lr), f"lr must be > 0 and finite; got {self.lr}"),
+            (self.weight_decay >= 0 and math.isfinite(self.weight_decay),
+             f"weight_decay must be >= 0 and finite; got {self.weight_decay}"),
             (0.0 < self.pct_start < 1.0, f"pct_start must be in (0, 1); got {self.pct_start}"),
             (self.head in HEAD_NAMES, f"head must be one of {', '.join(HEAD_NAMES)}; got '{self.head}'"),
             (self.hidden >= 1, f"hidden must be >= 1; got {self.hidden}"),
+            (self.hidden <= MAX_HIDDEN, f"hidden must be <= {MAX_HIDDEN}; got {self.hidden}"),
         ])
 
     def to_dict(self) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A recipe file is a YAML mapping of ``ImageRecipe`` fields (``Recipe`` fields for
 plus two optional keys that are not fields: ``mode`` (the run mode the recipe is written for) and
 ``description``. ``load_recipe(name_or_path)`` reads ``recipes/<name>.yaml`` (or a path) and checks
 every key; ``parse_overrides(["lr=1e-4", "amp=off"])`` types ``--set`` values by the field's
-declared type (``none`` / ``null`` for optional fields, ``true`` / ``false`` for booleans), and
+declared type (``none`` / ``null`` for optional fields, ``true`` / ``false`` for booleans, integer
+literals only for integer fields: ``epochs=1e12`` or ``epochs=3.0`` is refused), and
 ``build_recipe(values, overrides, image_dataset)`` makes the ``Recipe`` or ``ImageRecipe`` a run uses
 and ``recipe_for_run`` picks the file (the mode's ``default_recipe``: ``csl`` for ``--mode finetune``,
 ``linear`` for ``--mode linear``). Every
@@ -12,6 +13,7 @@ error names the file, the field and the allowed values.
 """
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -27,6 +29,7 @@ RECIPES_DIR = shipped("recipes")
 META_KEYS = ("mode", "description")
 FIELD_TYPES: dict[str, Any] = typing.get_type_hints(ImageRecipe)
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def recipe_names() -> list[str]:
@@ -58,10 +61,11 @@ def _typed(base: type, value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError
     if base is int:
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError
-        return int(number)
+        if isinstance(value, int):
+            return value
+        if not isinstance(value, str) or not _INTEGER.fullmatch(value.strip()):
+            raise ValueError  # 1e12, 3.0, 2.5: an integer field takes an integer literal only
+        return int(value.strip())
     return float(value) if base is float else str(value)
 
 

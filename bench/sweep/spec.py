@@ -7,7 +7,7 @@ is a one-value list)::
       - negative
       - {selector: selective, params: {gamma_unann: [2, 4]}}
     datasets: ["scene+rpa[p=0.5]"]
-    seeds: [0, 1, 2]               # training seeds (default [0])
+    seeds: [0, 1, 2]               # training seeds (default [0]); seeds are integers in [0, 2**63 - 1]
     split_seeds: [0]               # protocol / validation-carve seeds (default [0])
     params: {gamma_neg: [1, 2]}    # method-parameter grid, applied to every method declaring it
     recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # Recipe fields; lists are grid axes
@@ -18,6 +18,7 @@ Errors are one line naming the file, the line and the field (``SpecError``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,14 @@ import yaml
 
 from bench.core.errors import InputError
 from bench.core.params import suggest
+from bench.runs.config import MAX_SEED
 from bench.runs.recipe import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
 RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}
 RUN_TYPES = {"val_fraction": float, "mode": str, "select_on": str, "evaluator": str, "device": str}
 RESOURCE_TYPES = {"cpus": float, "gpus": float}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class SpecError(InputError):
@@ -77,10 +80,15 @@ def _as_list(value: Any) -> list:
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
-    """``value`` as ``kind`` (strings from the command line are converted)."""
+    """``value`` as ``kind`` (strings from the command line are converted; an int is an integer
+    literal: ``1e12``, ``3.0`` or ``true`` is not one)."""
     try:
-        if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
-            raise ValueError(value)
+        if kind is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if not isinstance(value, str) or not _INTEGER.fullmatch(value.strip()):
+                raise ValueError(value)
+            return int(value.strip())
         return kind(value)
     except (TypeError, ValueError):
         raise SpecError(f"{where}: expected {kind.__name__}, got {value!r}") from None
@@ -158,6 +166,9 @@ def from_mapping(data: Any, source: str = "command line", where: dict[str, str] 
             values = [_typed(v, int, spec.locate(key)) for v in _as_list(data[key])]
             if not values:
                 raise SpecError(f"{spec.locate(key)}: needs at least one seed")
+            bad = [v for v in values if not 0 <= v <= MAX_SEED]
+            if bad:
+                raise SpecError(f"{spec.locate(key)}: a seed must be in [0, 2**63 - 1 = {MAX_SEED}]; got {bad[0]}")
             setattr(spec, key, values)
     spec.params = _grid(data.get("params", {}), "params", spec)
     spec.recipe = _typed_section(data.get("recipe", {}), RECIPE_TYPES, "recipe", spec, grid=True)

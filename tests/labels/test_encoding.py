@@ -183,3 +183,83 @@ def test_to_sparse_leaves_its_input_alone():
 def test_is_fully_labelled():
     assert is_fully_labelled(np.array([[1, -1]])) and is_fully_labelled(to_sparse(np.array([[1, -1]])))
     assert not is_fully_labelled(OURS) and not is_fully_labelled(to_sparse(OURS))
+
+
+def _duplicated_csr(first: int, second: int) -> sp.csr_array:
+    """Row 1 stores column 2 twice (``first`` then ``second``), after an ordinary entry."""
+    return sp.csr_array((np.array([1, -1, first, second], dtype=np.int8), np.array([0, 3, 2, 2]),
+                         np.array([0, 1, 4, 4])), shape=(3, 4))
+
+
+@pytest.mark.parametrize("values", [(1, 1), (1, -1), (-1, -1), (1, 0)])
+@pytest.mark.parametrize("kind", ["csr", "csr_matrix", "csc", "coo", "coo_matrix", "bsr"])
+def test_a_cell_stored_twice_is_refused_in_every_sparse_format(values, kind):
+    """scipy adds duplicates up on conversion: two 1s would read as a 2, a 1 and a -1 as un-annotated."""
+    csr = _duplicated_csr(*values)
+    matrix = {"csr": lambda: csr, "csr_matrix": lambda: sp.csr_matrix(csr), "csc": lambda: csr.tocsc(),
+              "coo": lambda: csr.tocoo(), "coo_matrix": lambda: sp.coo_matrix(csr.tocoo()),
+              "bsr": lambda: sp.bsr_array(csr)}[kind]()
+    assert matrix.nnz == 4  # the duplicate is still stored
+    message = f"1 cell(s) stored more than once in the sparse {matrix.format.upper()} matrix"
+    for check in (lambda m: validate_labels(m, "train labels"), lambda m: canonical_csr(m), to_sparse,
+                  lambda m: from_cole(m, "train labels"), lambda m: to_cole(m, "train labels")):
+        with pytest.raises(LabelError, match="stored more than once") as info:
+            check(matrix)
+        assert message in str(info.value) and "first at row 1, column 2" in str(info.value)
+        assert "\n" not in str(info.value)
+    with pytest.raises(LabelError, match="train labels: 1 cell"):
+        validate_labels(matrix, "train labels")
+
+
+def test_duplicates_are_counted_per_cell_and_the_first_is_in_row_major_order():
+    coo = sp.coo_array((np.ones(7, dtype=np.int8), (np.array([2, 2, 2, 0, 0, 1, 3]), np.array([1, 1, 1, 3, 3, 0, 0]))),
+                       shape=(4, 4))
+    with pytest.raises(LabelError, match=r"2 cell\(s\) stored more than once .*first at row 0, column 3"):
+        validate_labels(coo)
+    unsorted = sp.csr_array((np.array([1, 1, -1], dtype=np.int8), np.array([3, 0, 3]), np.array([0, 0, 3])),
+                            shape=(2, 4))
+    with pytest.raises(LabelError, match="first at row 1, column 3"):
+        validate_labels(unsorted)
+
+
+def test_sparse_converters_from_other_encodings_refuse_duplicates():
+    csl = sp.coo_array((np.array([1, -1], dtype=np.int8), (np.array([0, 0]), np.array([1, 1]))), shape=(2, 2))
+    ones = sp.coo_array((np.array([1, 1], dtype=np.int8), (np.array([1, 1]), np.array([0, 0]))), shape=(2, 2))
+    for convert, matrix in ((from_csl, csl), (from_01, ones), (lambda m: from_known_mask(np.zeros((2, 2)), m), ones),
+                            (lambda m: from_known_mask(m, np.ones((2, 2))), ones)):
+        with pytest.raises(LabelError, match="stored more than once"):
+            convert(matrix)
+
+
+def test_explicit_zeros_and_unsorted_indices_without_duplicates_are_accepted():
+    """A stored 0 means what an implicit one means (un-annotated), so it is kept, not refused."""
+    stored_zero = sp.csr_array((np.array([0, 1, -1], dtype=np.int8), np.array([2, 0, 1]), np.array([0, 2, 3])),
+                               shape=(2, 3))
+    out = validate_labels(stored_zero)
+    assert out.nnz == 3 and np.array_equal(out.toarray(), [[1, 0, 0], [0, -1, 0]])
+    assert canonical_csr(stored_zero).nnz == 2 and label_counts(stored_zero).unannotated.tolist() == [1, 1, 2]
+    assert np.array_equal(validate_labels(sp.coo_array(stored_zero)).toarray(), out.toarray())
+    assert np.array_equal(validate_labels(sp.dok_array(stored_zero.toarray())).toarray(), out.toarray())
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([["1", "0"]]), "label values must be numbers .* got dtype <U1"),
+    (np.array([[1 + 0j, 0]]), "label values must be numbers .* got dtype complex128"),
+    (np.array([[1, None]], dtype=object), "label values must be numbers .* got dtype object"),
+    ([[1, -1], [0]], "not a \\(samples x classes\\) matrix of numbers"),
+    (sp.csr_array(np.array([[1, 0]], dtype=np.complex64)), "label values must be numbers .* got dtype complex64"),
+    (sp.coo_array(np.array([1, 0, -1])), "expected a 2-D \\(samples x classes\\) matrix, got shape \\(3,\\)"),
+])
+def test_non_numeric_ragged_and_non_2d_inputs_are_label_errors(bad, message):
+    for convert in (validate_labels, from_cole, from_csl, to_csl, to_cole, canonical_csr):
+        with pytest.raises(LabelError, match=message):
+            convert(bad)
+
+
+def test_an_unreadable_cole_file_is_a_label_error(tmp_path):
+    path = tmp_path / "labels_obs.npy"
+    path.write_bytes(b"not an array")
+    with pytest.raises(LabelError, match="labels_obs.npy: cannot read a .npy array"):
+        load_cole_labels(path)
+    with pytest.raises(LabelError, match="cannot read"):
+        load_cole_labels(tmp_path / "missing.npy")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import scipy.sparse as sp
 
 from bench.labels.encoding import NEG, POS, UNANN, canonical_csr, from_01, label_counts, to_dense, to_sparse
 from bench.labels.protocols import PROTOCOLS, ProtocolError, apply_protocol, protocol_seed
-from bench.labels.sampling import COLE_SEED, fixed_per_class, single_positive, smallest_keys
+from bench.labels.sampling import COLE_SEED, drop_annotations, fixed_per_class, single_positive, smallest_keys
 
 SEEDED = [("rpa", {"p": 0.3}), ("known", {"q": 0.4}), ("fpc", {"n_s": 25}), ("single-positive", {}),
           ("single-positive", {"draw": "cole"})]
@@ -42,10 +44,22 @@ def test_table_declares_parameters_and_descriptions():
         assert set(spec.required) <= set(spec.parameters)
 
 
-@pytest.mark.parametrize("p", [0.0, 0.3, 0.75, 1.0])
+def applied(name, params, truth, split_seed, unchanged=False):
+    """``apply_protocol`` expecting its "changes nothing" warning exactly when ``unchanged``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = apply_protocol(name, params, truth, split_seed)
+    assert [str(w.message) for w in caught if "changes nothing" in str(w.message)] == (
+        [f"protocol '{name}[{','.join(f'{k}={v}' for k, v in params.items())}]' on the {truth.shape[0]} x "
+         f"{truth.shape[1]} training labels changes nothing: all {truth.size} annotated training entries are kept "
+         "(the partial labels equal the full labels)"] if unchanged else [])
+    return out
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.75])
 def test_rpa_drop_rate_and_subset(p):
     truth = full_labels(2000, 30)
-    out = apply_protocol("rpa", {"p": p}, truth, split_seed=7)
+    out = applied("rpa", {"p": p}, truth, split_seed=7, unchanged=p == 0.0)
     kept = np.count_nonzero(out) / truth.size
     assert abs(kept - (1 - p)) < 0.01  # 4.4 standard deviations at p = 0.5 for 60,000 entries
     assert_subset_of_truth(out, truth)
@@ -59,10 +73,10 @@ def test_known_is_rpa_with_one_minus_q(q):
     assert np.array_equal(apply_protocol("known", {"q": q}, truth, 3), apply_protocol("rpa", {"p": 1 - q}, truth, 3))
 
 
-@pytest.mark.parametrize("n_s", [0, 1, 25, 100, 10_000])
+@pytest.mark.parametrize("n_s", [1, 25, 100, 10_000])
 def test_fpc_exact_counts(n_s):
     truth = full_labels()
-    out = apply_protocol("fpc", {"n_s": n_s}, truth, 11)
+    out = applied("fpc", {"n_s": n_s}, truth, 11, unchanged=n_s == 10_000)
     full, kept = label_counts(truth), label_counts(out)
     assert np.array_equal(kept.positives, np.minimum(n_s, full.positives))
     assert np.array_equal(kept.negatives, np.minimum(n_s, full.negatives))
@@ -165,9 +179,9 @@ def test_protocol_seed_is_pinned():
 @pytest.mark.parametrize("name, params, message", [
     ("rpx", {"p": 0.5}, "unknown protocol 'rpx' \\(did you mean 'rpa'\\?\\)"),
     ("rpa", {}, "parameter\\(s\\) p required"),
-    ("rpa", {"p": 1.5}, "p must be in \\[0, 1\\]"),
-    ("known", {"q": -0.1}, "q must be in \\[0, 1\\]"),
-    ("fpc", {"n_s": -1}, "n_s must be >= 0"),
+    ("rpa", {"p": 1.5}, "protocol 'rpa': parameter 'p' must be in \\[0, 1\\]; got 1.5"),
+    ("known", {"q": -0.1}, "protocol 'known': parameter 'q' must be in \\[0, 1\\]; got -0.1"),
+    ("fpc", {"n_s": -1}, "protocol 'fpc': parameter 'n_s' must be in \\[0, inf\\); got -1"),
     ("fpc", {"ns": 3}, "unknown parameter 'ns' \\(did you mean 'n_s'\\?\\)"),
     ("fpc", {"n_s": "many"}, "'n_s' expects int"),
     ("single-positive", {"draw": "global"}, "must be one of seeded, cole"),
@@ -206,3 +220,78 @@ def test_assessed_unannotated_entries_stay_unannotated_and_the_rest_is_drawn_as_
     assert np.array_equal(partial[untouched], reference[untouched])
     fpc = apply_protocol("fpc", {"n_s": 20}, with_difficult, split_seed=3, assessed_unannotated=True)
     assert np.all(fpc[::9, 2] == UNANN) and ((fpc == POS).sum(0) <= 20).all()
+
+
+@pytest.mark.parametrize("name, params, shown", [
+    ("rpa", {"p": 1.0}, "rpa[p=1.0]"), ("known", {"q": 0.0}, "known[q=0.0]"), ("fpc", {"n_s": 0}, "fpc[n_s=0]"),
+])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_protocol_that_leaves_no_annotation_is_refused_when_applied(name, params, shown, sparse):
+    """Before: the run trained on all-un-annotated labels and failed after training, indirectly."""
+    truth = to_sparse(full_labels()) if sparse else full_labels()
+    with pytest.raises(ProtocolError) as info:
+        apply_protocol(name, params, truth, 0)
+    assert str(info.value) == (f"protocol '{shown}' on the 600 x 12 training labels: no annotated entries remain "
+                               "(every training label is un-annotated), so there is nothing to train on; choose "
+                               "parameters that keep some annotations")
+    with pytest.raises(ProtocolError, match=re.escape(f"protocol '{shown}' on dataset 'toy': no annotated")):
+        apply_protocol(name, params, truth, 0, dataset="toy")
+
+
+def test_samplers_themselves_still_draw_empty_matrices():
+    truth = full_labels()
+    rng = np.random.Generator(np.random.PCG64(0))
+    assert not np.count_nonzero(drop_annotations(truth, 1.0, rng))
+    assert not np.count_nonzero(fixed_per_class(truth, 0, rng))
+
+
+def test_single_positive_on_labels_without_positives_is_refused():
+    with pytest.raises(ProtocolError, match=re.escape("single-positive[draw=seeded]' on the 5 x 3 training labels")):
+        apply_protocol("single-positive", {}, np.full((5, 3), NEG, dtype=np.int8), 0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_protocol_that_changes_nothing_warns_once(sparse):
+    truth = to_sparse(full_labels()) if sparse else full_labels()
+    with pytest.warns(UserWarning, match="protocol 'fpc\\[n_s=100000\\]' on dataset 'toy' changes nothing: all 7200 "
+                                         "annotated training entries are kept") as caught:
+        out = apply_protocol("fpc", {"n_s": 100_000}, truth, 0, dataset="toy")
+    assert len([w for w in caught if "changes nothing" in str(w.message)]) == 1
+    assert "\n" not in str(caught[0].message) and canonical_csr(out).nnz == 7200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        apply_protocol("fpc", {"n_s": 25}, truth, 0)  # an ordinary draw does not warn
+
+
+def test_protocol_parameters_declare_their_ranges():
+    assert PROTOCOLS["rpa"].parameters["p"].bounds == "[0, 1]"
+    assert PROTOCOLS["known"].parameters["q"].bounds == "[0, 1]"
+    assert PROTOCOLS["fpc"].parameters["n_s"].bounds == "[0, inf)"
+
+
+def test_through_get_dataset_and_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    import bench
+    from bench.cli.app import app
+
+    with pytest.raises(ProtocolError, match="protocol 'rpa\\[p=1.0\\]' on .*no annotated entries remain"):
+        bench.get_dataset("scene+rpa[p=1]")
+    with pytest.raises(ProtocolError, match="protocol 'fpc\\[n_s=0\\]' on .*no annotated entries remain"):
+        bench.get_dataset("scene+fpc[n_s=0]")
+    with pytest.warns(UserWarning, match="protocol 'fpc\\[n_s=100000\\]' on .* changes nothing: all 7266 annotated"):
+        same = bench.get_dataset("scene+fpc[n_s=100000]")
+    assert np.array_equal(to_dense(same.manifest.labels), to_dense(bench.get_dataset("scene").manifest.labels))
+    store = str(tmp_path / "runs.db")
+    refused = CliRunner().invoke(app, ["run", "--dataset", "scene+rpa[p=1]", "--store", store, "--quiet"])
+    assert refused.exit_code == 2
+    assert [line for line in refused.output.splitlines() if line.startswith("error:")] == [
+        "error: protocol 'rpa[p=1.0]' on the 1211 x 6 training labels: no annotated entries remain (every training "
+        "label is un-annotated), so there is nothing to train on; choose parameters that keep some annotations"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # the CLI prints each warning as one line (bench.cli.app)
+        kept = CliRunner().invoke(app, ["run", "--dataset", "scene+fpc[n_s=100000]", "--epochs", "1", "--store", store,
+                                        "--quiet"])
+    assert kept.exit_code == 0, kept.output
+    assert "warning: protocol 'fpc[n_s=100000]' on the 1211 x 6 training labels changes nothing: all 7266" in (
+        kept.output)

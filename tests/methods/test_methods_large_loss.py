@@ -114,3 +114,20 @@ def test_ll_r_rejected_entries_have_zero_gradient():
     mask = method.ignored_mask(logits, labels, TrainState(epoch=2))
     assert mask.tolist() == [[False, False, False], [True, True, False]]
     assert (logits.grad[mask] == 0).all() and (logits.grad[~mask] != 0).all()
+
+
+@pytest.mark.parametrize("selector, message", [
+    ("ll-r[delta_rel=-1]", "method 'll-r': parameter 'delta_rel' must be in [0, 1]; got -1.0"),
+    ("ll-r[delta_rel=5]", "method 'll-r': parameter 'delta_rel' must be in [0, 1]; got 5.0"),
+    ("ll-ct[delta_rel=1.0000001]", "method 'll-ct': parameter 'delta_rel' must be in [0, 1]; got 1.0000001"),
+    ("ll-cp[delta_rel=nan]", "method 'll-cp': parameter 'delta_rel' must be in [0, 1]; got nan"),
+])
+def test_delta_rel_is_a_fraction(selector, message):
+    from bench.core.params import ParamError
+    from bench.runs.resolve import get_method
+
+    with pytest.raises(ParamError) as info:
+        get_method(selector)
+    assert str(info.value) == message
+    assert get_method("ll-r[delta_rel=1]").delta_rel == 1.0 and get_method("ll-cp[delta_rel=0]").delta_rel == 0.0
+    assert METHODS.get("ll-r")().delta_rel == 0.004 and METHODS.get("ll-ct")().delta_rel == 0.002

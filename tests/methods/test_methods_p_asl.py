@@ -153,3 +153,35 @@ def test_bad_prior_and_fixed_preset_mode_are_clear_errors():
         METHODS.get("ignore")(partial_loss_mode="negative")
     with pytest.raises(ParamError, match="parameter 'mode' is now called 'partial_loss_mode'"):
         METHODS.get("p-asl")(mode="selective")
+
+
+@pytest.mark.parametrize("selector, message", [
+    ("p-asl[gamma_neg=-1]", "method 'p-asl': parameter 'gamma_neg' must be in [0, inf); got -1.0"),
+    ("p-asl[clip=2]", "method 'p-asl': parameter 'clip' must be in [0, 1); got 2.0"),
+    ("p-asl[clip=-0.5]", "method 'p-asl': parameter 'clip' must be in [0, 1); got -0.5"),
+    ("p-asl[clip=1]", "method 'p-asl': parameter 'clip' must be in [0, 1); got 1.0"),
+    ("selective[likelihood_topk=-3]", "method 'selective': parameter 'likelihood_topk' must be in [0, inf); got -3"),
+    ("p-asl[alpha_neg=-1e30]", "method 'p-asl': parameter 'alpha_neg' must be in [0, inf); got -1e+30"),
+    ("p-asl[alpha_unann=inf]", "method 'p-asl': parameter 'alpha_unann' must be in [0, inf); got inf"),
+    ("asl[gamma_pos=nan]", "method 'asl': parameter 'gamma_pos' must be in [0, inf); got nan"),
+    ("selective[prior_threshold=1.5]", "method 'selective': parameter 'prior_threshold' must be in [0, 1]; got 1.5"),
+    ("selective[soft_alpha=-2]", "method 'selective': parameter 'soft_alpha' must be in [0, inf); got -2.0"),
+])
+def test_out_of_range_parameters_fail_when_the_selector_is_resolved(selector, message):
+    """Before: accepted, and trained a loss the formula does not define (e.g. (1 - pt)^-1)."""
+    from bench.runs.config import RunConfig, resolve_config
+    from bench.runs.resolve import get_method
+
+    with pytest.raises(ParamError) as info:
+        get_method(selector)
+    assert str(info.value) == message
+    with pytest.raises(ParamError, match="must be in"):
+        resolve_config(RunConfig(selector, "scene"))  # before any data is loaded
+
+
+def test_range_edges_stay_accepted():
+    method = METHODS.get("p-asl")(clip=0.999, gamma_pos=0.0, alpha_neg=0.0, likelihood_topk=0, prior_threshold=1.0,
+                                  soft_alpha=0.0)
+    assert method.clip == 0.999 and method.prior_threshold == 1.0
+    assert METHODS.get("selective")(prior_threshold=0.0).prior_threshold == 0.0
+    assert METHODS.get("selective")(prior_threshold="none").prior_threshold is None

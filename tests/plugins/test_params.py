@@ -79,3 +79,62 @@ def test_bounds_read_as_intervals():
     assert Param(0.5, min=0.0, max=1.0, max_open=True).bounds == "[0, 1)"
     assert Param(1.0, min=0.0, min_open=True).bounds == "(0, inf)"
     assert Param(1.0).bounds == ""
+
+
+# Parameters of shipped methods and protocols whose type is int or float but which declare no
+# range, each with the reason. None at present: every one has a range its formula allows.
+UNBOUNDED: dict[tuple[str, str], str] = {}
+
+
+def _declared_numbers():
+    from bench.labels.protocols import PROTOCOLS
+    from bench.plugins.registry import METHODS
+
+    owners = [(f"method '{name}'", cls.parameters) for name, cls in sorted(METHODS.classes().items())]
+    owners += [(f"protocol '{name}'", spec.parameters) for name, spec in sorted(PROTOCOLS.items())]
+    return [(owner, key, param) for owner, params in owners for key, param in params.items()
+            if param.value_type in (int, float)]
+
+
+def test_every_numeric_method_and_protocol_parameter_declares_a_range_holding_its_default():
+    found = _declared_numbers()
+    assert len(found) >= 8 * 10 + 3 + 3  # 8 P-ASL classes x 10 numbers, 3 Large Loss x 1, rpa / known / fpc
+    missing = [(o, k) for o, k, p in found if p.min is None and p.max is None and (o, k) not in UNBOUNDED]
+    assert missing == []
+    for owner, key, param in found:
+        if param.default is not None or not param.accepts_none:
+            assert param.coerce(param.default, key, owner) == param.default  # the default is in range
+        assert not (param.min is not None and param.max is not None and param.min > param.max), (owner, key)
+    assert {k for _, k, _ in found} >= {"gamma_pos", "gamma_neg", "gamma_unann", "alpha_pos", "alpha_neg",
+                                        "alpha_unann", "clip", "likelihood_topk", "prior_threshold", "soft_alpha",
+                                        "delta_rel", "p", "q", "n_s"}
+
+
+def test_quoted_none_words_are_text_only_for_text_parameters():
+    from bench.core.params import Literal
+
+    declared = {"path": Param(None, type=str), "eta": Param(0.05, type=float, nullable=True)}
+    out = resolve_params(declared, {"path": Literal("none"), "eta": Literal("none")}, "m")
+    assert out == {"path": "none", "eta": None}
+    assert resolve_params(declared, {"path": "none"}, "m")["path"] is None
+
+
+def _odd_values():
+    import numpy as np
+
+    return [
+        ({"gamma": 10**400}, "parameter 'gamma' expects float, got 1000"),  # float() overflows: not a crash
+        ({"k": "1" * 5000}, "parameter 'k' expects int, got '1111"),  # over Python's digit limit
+        ({"gamma": np.array([[1, 2], [3, 4]])}, "parameter 'gamma' expects float, got array([[1, 2], [3, 4]])"),
+        ({"mode": "a\nb"}, "must be one of a, b; got 'a\\nb'"),
+        ({"gamm\nx": 1}, "unknown parameter 'gamm\\nx'"),
+        ({7: 1}, "unknown parameter '7'"),
+    ]
+
+
+@pytest.mark.parametrize("given, message", _odd_values())
+def test_odd_values_give_one_param_error_line(given, message):
+    with pytest.raises(ParamError) as info:
+        resolve_params(DECLARED, given, "m")
+    assert message in str(info.value) and len(str(info.value).splitlines()) == 1
+    assert len(str(info.value)) < 400

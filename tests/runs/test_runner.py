@@ -7,15 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from bench.cli.app import app
 from bench.core.errors import InputError
 from bench.labels.encoding import canonical_csr
 from bench.labels.protocols import ProtocolError
 from bench.metrics import evaluate
 from bench.plugins.registry import DATASETS
-from bench.runs.config import RunConfig, config_hash, resolve_config
+from bench.runs.config import MAX_SEED, RunConfig, config_hash, resolve_config
 from bench.runs.execute import RunFailed, execute
-from bench.runs.recipe import Recipe
+from bench.runs.recipe import MAX_BATCH_SIZE, MAX_EPOCHS, ImageRecipe, Recipe, RecipeError
+from bench.runs.recipe_files import parse_overrides
 from bench.store import Store
 from bench.store.heartbeat import Heartbeat
 from tests.helpers.plugins import temporary_plugins
@@ -124,7 +127,7 @@ def test_ctrl_c_is_recorded_then_reraised(tmp_path, monkeypatch, store):
         with pytest.raises(KeyboardInterrupt):
             execute(RunConfig("tmp-fails[what=interrupt]", "scene", recipe=FAST), store, progress=False)
     (record,) = store.runs()
-    assert record.status == "failed" and "KeyboardInterrupt" in record.error
+    assert record.status == "failed" and record.error == "interrupted"
 
 
 def test_select_on_test_is_flagged(store):
@@ -196,3 +199,52 @@ def test_a_files_protocol_hashes_the_file_content(tmp_path):
     assert resolve_config(RunConfig("negative", selector)).config_hash != first
     with pytest.raises(ProtocolError, match="no file at"):
         resolve_config(RunConfig("negative", f"scene+files[path={tmp_path / 'absent.npy'}]"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "epochs=1e12"], "error: --set 'epochs=1e12': field 'epochs' must be int; got '1e12'"),
+    (["--set", "epochs=3.0"], "error: --set 'epochs=3.0': field 'epochs' must be int; got '3.0'"),
+    (["--set", "batch_size=6.4e1"], "error: --set 'batch_size=6.4e1': field 'batch_size' must be int"),
+    (["--epochs", str(MAX_EPOCHS + 1)], f"error: epochs must be <= {MAX_EPOCHS}; got {MAX_EPOCHS + 1}"),
+    (["--set", "epochs=1000000000000"], f"error: epochs must be <= {MAX_EPOCHS}; got 1000000000000"),
+    (["--batch-size", str(2**40)], f"error: batch_size must be <= {MAX_BATCH_SIZE}; got {2**40}"),
+    (["--seed", str(2**70)], f"error: seed must be an integer in [0, 2**63 - 1 = {MAX_SEED}]; got {2**70}"),
+    (["--split-seed", str(2**63)], f"error: split_seed must be an integer in [0, 2**63 - 1 = {MAX_SEED}]"),
+    (["--seed", "-1"], "error: seed must be an integer in [0, 2**63 - 1"),
+    (["--lr", "inf"], "error: lr must be > 0 and finite; got inf"),
+    (["--method", "p-asl[clip=2]"], "error: method 'p-asl': parameter 'clip' must be in [0, 1); got 2.0"),
+    (["--dataset", "scene+rpa[p=1]"], "error: protocol 'rpa[p=1.0]' on "),
+    (["--dataset", "scene+fpc[n_s=0]"], "error: protocol 'fpc[n_s=0]' on "),
+])
+def test_out_of_range_run_options_exit_2_with_one_line(tmp_path, args, message):
+    """Before: --set epochs=1e12 ran as an integer, --seed 2**70 failed in SQLite (OverflowError), and
+    rpa[p=1] / fpc[n_s=0] failed after training with an indirect message."""
+    result = CliRunner().invoke(app, ["run", "--store", str(tmp_path / "runs.db"), "--quiet", *args])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs.db").exists() or Store(tmp_path / "runs.db").runs() == []
+
+
+def test_the_largest_seed_runs_and_is_stored(store):
+    record = execute(RunConfig("negative", "scene", seed=MAX_SEED, split_seed=MAX_SEED, recipe=Recipe(epochs=1)),
+                     store, progress=False).record
+    assert (record.seed, record.split_seed) == (MAX_SEED, MAX_SEED) and record.status == "done"
+
+
+@pytest.mark.parametrize("recipe, message", [
+    (lambda: Recipe(epochs=MAX_EPOCHS + 1), f"epochs must be <= {MAX_EPOCHS}"),
+    (lambda: Recipe(batch_size=MAX_BATCH_SIZE + 1), f"batch_size must be <= {MAX_BATCH_SIZE}"),
+    (lambda: ImageRecipe(epochs=10**12), f"epochs must be <= {MAX_EPOCHS}"),
+    (lambda: Recipe(hidden=2**40), "hidden must be <="),
+    (lambda: Recipe(lr=float("nan")), "lr must be > 0 and finite"),
+    (lambda: Recipe(weight_decay=float("inf")), "weight_decay must be >= 0 and finite"),
+    (lambda: parse_overrides(["epochs=1e3"]), "field 'epochs' must be int; got '1e3'"),
+    (lambda: parse_overrides(["hidden=+2.0"]), "field 'hidden' must be int"),
+])
+def test_recipe_maxima_and_integer_literals(recipe, message):
+    with pytest.raises(RecipeError, match=message.replace("(", "\\(").replace(")", "\\)")):
+        recipe()
+    assert Recipe(epochs=MAX_EPOCHS, batch_size=MAX_BATCH_SIZE).epochs == MAX_EPOCHS
+    assert parse_overrides(["epochs=+7", "batch_size= 32 ", "lr=1e-3"]) == {"epochs": 7, "batch_size": 32, "lr": 1e-3}

@@ -108,3 +108,28 @@ def test_shorthand_lists_keep_bracketed_commas_and_name_the_option():
         expand(shorthand_spec(Shorthand(methods="negative", datasets="scene", params=["gamma_neg=x"])))
     with pytest.raises(SpecError, match="--epochs or in --recipe"):
         shorthand_spec(Shorthand(methods="negative", datasets="scene", recipe=["epochs=2"], epochs=3))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seeds: [0, 1180591620717411303424]\n", "line 3, field 'seeds': a seed must be in [0, 2**63 - 1 = "
+                                             "9223372036854775807]; got 1180591620717411303424"),
+    ("split_seeds: [-1]\n", "line 3, field 'split_seeds': a seed must be in [0, 2**63 - 1"),
+    ("seeds: [1.0]\n", "line 3, field 'seeds': expected int, got 1.0"),
+    ("seeds: [true]\n", "line 3, field 'seeds': expected int, got True"),
+    ("recipe: {epochs: 1.0e+12}\n", "line 3, field 'recipe.epochs': expected int, got 1000000000000.0"),
+    ("recipe: {epochs: '1e12'}\n", "line 3, field 'recipe.epochs': expected int, got '1e12'"),
+    ("recipe: {epochs: 1000000000000}\n", "epochs must be <= 100000"),
+])
+def test_seeds_and_integer_recipe_fields_are_checked(tmp_path, text, message):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("methods: [negative]\ndatasets: [scene]\n" + text)
+    with pytest.raises(SpecError) as info:
+        expand(load_spec(path))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_shorthand_seeds_out_of_range_name_the_option():
+    with pytest.raises(SpecError, match="command line, option --seeds: a seed must be in"):
+        shorthand_spec(Shorthand(methods="negative", datasets="scene", seeds=f"0,{2**64}"))
+    assert shorthand_spec(Shorthand(methods="negative", datasets="scene", seeds=f"+3,{2**63 - 1}")).seeds == [
+        3, 2**63 - 1]

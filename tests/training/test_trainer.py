@@ -3,6 +3,7 @@ model selection, and clear failures."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from bench import LabelStore, Method, TrainState
 from bench.runs.recipe import Recipe
 from bench.training.heads import build_model
 from bench.training.inference import logits_of, predict
-from bench.training.trainer import Monitor, TrainingError, train
+from bench.training.trainer import Monitor, TrainingError, TrainingWarning, train
 
 N, D, C = 120, 8, 3
 
@@ -207,3 +208,84 @@ def test_progress_bar_shows_epoch_loss_val_map_and_speed(monkeypatch):
     _train(recipe=Recipe(epochs=2, batch_size=64), monitor=monitor, select_best=True, progress=True)
     text = screen.getvalue()
     assert "epoch 2/2" in text and "loss " in text and "val mAP " in text and "samples/s" in text
+
+
+def test_divergence_rule():
+    from bench.training.trainer import DIVERGENCE_FACTOR, divergence_warning
+
+    assert DIVERGENCE_FACTOR == 5
+    assert divergence_warning(3, 5.0, 1.0, 1e-3) is None  # at the factor: no warning
+    text = divergence_warning(3, 5.01, 1.0, 0.5)
+    assert text == ("training loss rose: epoch 3 mean loss 5.01 is 5.01 times the first step's 1 (warning above 5x); "
+                    "the run is probably diverging: try a lower --lr (this run: 0.5)")
+    assert divergence_warning(2, math.inf, 1.0, 1.0) is not None
+    for reference in (None, 0.0, -1.0, math.inf, math.nan):  # no usable reference: no warning
+        assert divergence_warning(2, 1e9, reference, 1.0) is None
+
+
+def test_a_diverging_run_warns_once_and_records_it():
+    class Rising(Bce):
+        """A loss that grows 10-fold per epoch (whatever the model does)."""
+
+        def loss(self, logits, labels, state=None):
+            return super().loss(logits, labels, state) * 10.0 ** (state.epoch - 1)
+
+    with pytest.warns(TrainingWarning) as caught:
+        result = _train(Rising())
+    warned = [w for w in caught if issubclass(w.category, TrainingWarning)]
+    assert len(warned) == 1 and str(warned[0].message).startswith("training loss rose: epoch 2 mean loss ")
+    first = result.history[0]["first_step_loss"]
+    assert first > 0 and "loss_warning" not in result.history[0]
+    assert result.history[1]["loss_warning"] == str(warned[0].message) == result.selection["loss_warning"]
+    assert f"times the first step's {first:.4g}" in result.selection["loss_warning"]
+    assert all("loss_warning" not in h and "first_step_loss" not in h for h in result.history[2:])
+
+
+def test_an_ordinary_run_does_not_warn_and_computes_what_it_did():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingWarning)
+        result = _train()
+    assert "loss_warning" not in result.selection and all("loss_warning" not in h for h in result.history)
+    assert result.history[0]["first_step_loss"] > result.history[0]["loss"] > result.history[-1]["loss"]
+
+
+def test_a_first_step_without_loss_is_no_reference():
+    class LateStart(Bce):
+        def loss(self, logits, labels, state=None):
+            return super().loss(logits, labels, state) * (0.0 if state.step == 0 else 1.0)
+
+    result = _train(LateStart())
+    assert result.history[0]["first_step_loss"] > 0
+
+
+@pytest.mark.parametrize("args, warns", [
+    (["--lr", "1e6"], True),
+    (["--lr", "1e6", "--method", "ll-r"], True),
+    (["--lr", "1e6", "--method", "asl", "--head", "mlp"], True),
+    ([], False),
+    (["--lr", "0.1", "--method", "selective", "--dataset", "scene+rpa[p=0.5]", "--batch-size", "8"], False),
+    (["--method", "ll-r", "--dataset", "scene+single-positive", "--lr", "0.05", "--head", "mlp",
+      "--select-on", "last"], False),
+])
+def test_bench_run_on_scene_warns_at_lr_1e6_only(tmp_path, args, warns):
+    """Measured: at --lr 1e6 the first epoch's mean loss is already ~10x the first step's and then
+    falls, so the reference is the first step (see bench.training.trainer); ordinary runs stay <= 2.3x."""
+    from typer.testing import CliRunner
+
+    from bench.cli.app import app
+    from bench.store import Store
+
+    args = args if "--dataset" in args else [*args, "--dataset", "scene"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, ["run", "--store", str(tmp_path / "runs.db"), "--quiet", *args])
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.output.splitlines() if line.startswith("warning: training loss rose")]
+    (record,) = Store(tmp_path / "runs.db").runs()
+    if not warns:
+        assert shown == [] and "loss_warning" not in record.selection, result.output
+        return
+    assert len(shown) == 1 and shown[0].startswith("warning: training loss rose: epoch 1 mean loss ")
+    assert shown[0].endswith("try a lower --lr (this run: 1e+06)")
+    assert record.selection["loss_warning"] == shown[0][len("warning: "):]
+    assert [h.get("loss_warning") for h in record.extra["history"]][0] == record.selection["loss_warning"]

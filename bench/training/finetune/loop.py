@@ -15,11 +15,18 @@ Determinism: the model is built under ``manual_seed(seed)``; epoch e's order, au
 global random draws (dropout, drop-path) are seeded from (seed, e), so a run resumed from the
 checkpoint of epoch e continues exactly as the uninterrupted run (on the CPU, or with
 ``deterministic``). ``recipe.batch_size`` is the global batch: each of N processes takes 1/N of it.
+
+Divergence: as the feature-head trainer (``bench.training.trainer.divergence_warning``), the first
+epoch whose mean loss exceeds 5 times the first step's (the first step whose images all loaded and
+whose loss is positive; ``first_step_loss`` in the history) gets ``loss_warning`` in its history
+record and in the selection, and one ``TrainingWarning`` on rank 0. Both survive ``--resume`` (the
+history is in the checkpoint).
 """
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +48,7 @@ from bench.training.images.inference import infer
 from bench.training.images.loader import epoch_order
 from bench.training.images.progress import epoch_progress
 from bench.training.images.rows import sample_seed
-from bench.training.trainer import adam_with_l2, checked_loss
+from bench.training.trainer import TrainingWarning, adam_with_l2, checked_loss, divergence_warning
 
 GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
 
@@ -82,6 +89,8 @@ class Trainer:
                                 num_classes=setup.label_store.num_classes, num_epochs=recipe.epochs,
                                 steps_per_epoch=self.steps_per_epoch)
         self.history: list[dict[str, Any]] = []
+        self.first_step_loss: float | None = None
+        self.loss_warning: str | None = None
         self.selection = Selection()
         self.step, self.train_seconds, self.eval_seconds, self.images_seen = 0, 0.0, 0.0, 0
 
@@ -92,7 +101,23 @@ class Trainer:
         if last is None:
             return 1
         self.selection = Selection(checkpoints.load(BEST))
-        return restore(self, last)
+        first = restore(self, last)
+        self.first_step_loss = next((h["first_step_loss"] for h in self.history if "first_step_loss" in h), None)
+        self.loss_warning = next((h["loss_warning"] for h in self.history if "loss_warning" in h), None)
+        return first
+
+    def check_divergence(self, record: dict[str, Any]) -> None:
+        """Add ``first_step_loss`` / ``loss_warning`` to the epoch's ``record`` (see the module docstring)."""
+        if self.first_step_loss is not None and not any("first_step_loss" in h for h in self.history):
+            record["first_step_loss"] = self.first_step_loss
+        if self.loss_warning is not None:
+            return
+        self.loss_warning = divergence_warning(record["epoch"], record["loss"], self.first_step_loss,
+                                               self.setup.recipe.lr)
+        if self.loss_warning is not None:
+            record["loss_warning"] = self.loss_warning
+            if world().is_main:
+                warnings.warn(self.loss_warning, TrainingWarning, stacklevel=3)
 
     def train_epoch(self, epoch: int, bar: Any) -> dict[str, Any]:
         """One pass over this process's shard of the epoch's order; the epoch's history record."""
@@ -127,6 +152,8 @@ class Trainer:
             logits = self.forward_model(setup.precision.batch(images[good] if usable else images, setup.device))
         if usable:
             loss = checked_loss(setup.method, logits, setup.label_store.batch(positions[good]), state)
+            if self.first_step_loss is None and bool(good.all()) and float(loss.detach()) > 0:
+                self.first_step_loss = float(loss.detach())
         else:  # every image of this process's batch is unreadable: a zero loss keeps DDP in step
             loss = logits.float().sum() * 0.0
         self.optimizer.zero_grad(set_to_none=True)
@@ -183,6 +210,7 @@ def fit(setup: FitSetup, select_best: bool) -> FitResult:
     with epoch_progress(setup.progress and world().is_main, setup.recipe.epochs, trainer.steps_per_epoch, first) as bar:
         for epoch in range(first, setup.recipe.epochs + 1):
             record = trainer.train_epoch(epoch, bar)
+            trainer.check_divergence(record)
             changed = trainer.monitor_epoch(epoch, record) if setup.monitor is not None else False
             bar.show_metric(record)
             trainer.history.append(record)
@@ -192,14 +220,15 @@ def fit(setup: FitSetup, select_best: bool) -> FitResult:
                      trainer.images_seen, resumed)
     if not world().is_main:
         return done
+    warned = {"loss_warning": trainer.loss_warning} if trainer.loss_warning is not None else {}
     if select_best:
         best = trainer.selection.best
         if best is None:
             raise FinetuneError(f"model selection on '{setup.monitor.name}': no epoch had a finite mAP(C); "
                                 "select on 'last' or use a larger split")
         return replace(done, raw_state=best["raw"], ema_state=best["ema"],
-                       selection=trainer.selection.summary(setup.monitor.name))
+                       selection={**trainer.selection.summary(setup.monitor.name), **warned})
     variants = {name: cpu_state(module) for name, module in trainer.variants().items()}
     return replace(done, raw_state=variants["raw"], ema_state=variants.get("ema"),
                    selection={"policy": "last", "epoch": setup.recipe.epochs,
-                              "variant": "ema" if "ema" in variants else "raw"})
+                              "variant": "ema" if "ema" in variants else "raw", **warned})
