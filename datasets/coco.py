@@ -1,4 +1,4 @@
-"""MS-COCO 2014 (or 2017) image-level labels from the official instances JSON (pycocotools).
+"""MS-COCO 2014 (or 2017) image-level labels from the official instances JSON.
 
 Rows: the images with at least one annotation, crowd annotations included (``coco.imgToAnns``
 keys: 82,081 train2014 / 40,137 val2014 images), sorted by image id; columns: the 80 categories
@@ -7,22 +7,27 @@ An image is positive for a category with >= 1 annotation of it and negative othe
 splits are fully labelled; the test split is val2014 (val2017 with ``year=2017``). Images are
 ``{root}/{train,val}{year}/<file_name>``.
 
+The JSON is read and type-checked here (the index pycocotools builds, without its asserts):
+image, annotation and category ids are unique integers (``true`` is not category 1), file names
+and category names unique; no image id or image file is in both splits; a ``file_name`` that
+resolves outside ``root`` is refused unless ``allow_outside_root=true``.
+
 ``order=cole`` reproduces Cole et al.'s row order (image ids sorted as strings) and their 80/20
 train/val split with seed 1200 as ``DatasetData.val_index`` (``bench.io.cole``).
 """
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
-from pycocotools.coco import COCO
 
 from bench import DatasetData, ImageDataset, Param, Split, register_dataset
+from bench.io.checks import require_disjoint, require_rows, require_unique
 from bench.io.cole import cole_order, cole_val_index
-from bench.io.errors import DataError, json_errors, require_dir, require_file
+from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
+from bench.io.jsonfields import entries, get_int, get_str, read_json, top_object
+from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS
 
 RELEASES = {
@@ -32,32 +37,54 @@ RELEASES = {
 }
 
 
+def _index_by_id(items: list[dict], key: str, path: Path) -> dict[int, dict]:
+    """``{entry id: entry}`` of one list of the JSON; ``DataError`` on an ill-typed or repeated id."""
+    index: dict[int, dict] = {}
+    for i, item in enumerate(items):
+        item_id = get_int(item, "id", path, f"{key}[{i}]")
+        if item_id in index:
+            raise DataError(f"{key}[{i}]: id {item_id} already used by an earlier entry (ids must be unique)",
+                            path, field="id")
+        index[item_id] = item
+    return index
+
+
 def load_coco_split(json_path: Path, order: str = "id") -> tuple[np.ndarray, list[int], list[str], list[str]]:
-    """Labels (N, 80) int8 +-1, image ids, image file names and class names of one instances JSON."""
-    with json_errors(json_path), contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(str(json_path))
-        for key in ("images", "annotations", "categories"):
-            if key not in coco.dataset:
-                raise KeyError(key)
-        cat_ids = sorted(coco.cats)
-        names = [coco.cats[c]["name"] for c in cat_ids]
-        annotated = [image_id for image_id, anns in coco.imgToAnns.items() if anns]
-        image_ids = sorted(annotated) if order == "id" else cole_order(annotated)
-        orphan = next((i for i in image_ids if i not in coco.imgs), None)
-        if orphan is not None:
-            raise DataError(f"annotation refers to image {orphan}, absent from 'images'", json_path, field="image_id")
-        files = [coco.imgs[i]["file_name"] for i in image_ids]
-    row = {image_id: r for r, image_id in enumerate(image_ids)}
+    """Labels (N, 80) int8 +-1, image ids, image file names and class names of one instances JSON.
+
+    The JSON is type-checked as it is read (``bench.io.jsonfields``): ids are unique integers,
+    ``file_name`` and category ``name`` non-empty strings, unique within the file; every annotation
+    names an image of ``images`` and a category of ``categories``. Rows are the images with at
+    least one annotation (pycocotools' ``imgToAnns`` keys)."""
+    doc = top_object(read_json(json_path, "COCO annotations"), json_path)
+    images, anns, categories = (entries(doc, key, json_path) for key in ("images", "annotations", "categories"))
+    cats = _index_by_id(categories, "categories", json_path)
+    imgs = _index_by_id(images, "images", json_path)
+    _index_by_id(anns, "annotations", json_path)
+    cat_ids = sorted(cats)
+    names = [get_str(cats[c], "name", json_path, f"category {c}") for c in cat_ids]
+    require_unique(names, json_path, "name", "category name")
+    files = {i: get_str(img, "file_name", json_path, f"image {i}") for i, img in imgs.items()}
+    require_unique(list(files.values()), json_path, "file_name", "file_name")
     column = {cat_id: c for c, cat_id in enumerate(cat_ids)}
-    anns = coco.dataset["annotations"]
-    unknown = next((a["category_id"] for a in anns if a["category_id"] not in column), None)
-    if unknown is not None:
-        raise DataError(f"category {unknown} is not in 'categories'", json_path, field="category_id")
+    pairs = []
+    for i, ann in enumerate(anns):
+        image_id = get_int(ann, "image_id", json_path, f"annotations[{i}]")
+        category_id = get_int(ann, "category_id", json_path, f"annotations[{i}]")
+        if image_id not in imgs:
+            raise DataError(f"annotation refers to image {image_id}, absent from 'images'", json_path,
+                            field="image_id")
+        if category_id not in column:
+            raise DataError(f"category {category_id} is not in 'categories'", json_path, field="category_id")
+        pairs.append((image_id, column[category_id]))
+    annotated = list(dict.fromkeys(image_id for image_id, _ in pairs))
+    image_ids = sorted(annotated) if order == "id" else cole_order(annotated)
+    row = {image_id: r for r, image_id in enumerate(image_ids)}
     labels = np.full((len(image_ids), len(cat_ids)), NEG, dtype=LABEL_DTYPE)
-    rows = np.fromiter((row[a["image_id"]] for a in anns), dtype=np.int64, count=len(anns))
-    cols = np.fromiter((column[a["category_id"]] for a in anns), dtype=np.int64, count=len(anns))
+    rows = np.fromiter((row[image_id] for image_id, _ in pairs), dtype=np.int64, count=len(pairs))
+    cols = np.fromiter((c for _, c in pairs), dtype=np.int64, count=len(pairs))
     labels[rows, cols] = POS
-    return labels, image_ids, files, names
+    return labels, image_ids, [files[i] for i in image_ids], names
 
 
 @register_dataset("coco")
@@ -78,6 +105,7 @@ class Coco(ImageDataset):
         "test_images": Param(None, type=str, help="test image folder relative to root (default val{year})"),
         "order": Param("id", choices=("id", "cole"), help="rows by image id, or Cole et al.'s order and val split"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check class list and split sizes against the release"),
+        "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
     def read(self) -> DatasetData:
@@ -87,14 +115,20 @@ class Coco(ImageDataset):
         files = {"train": self.train_json or f"instances_train{year}.json",
                  "test": self.test_json or f"instances_val{year}.json"}
         folders = {"train": self.train_images or f"train{year}", "test": self.test_images or f"val{year}"}
-        splits, names = {}, {}
+        splits, names, paths = {}, {}, {}
         for split in ("train", "test"):
-            path = require_file(ann_dir / files[split], f"COCO {split} annotations")
+            path = paths[split] = require_file(ann_dir / files[split], f"COCO {split} annotations")
             labels, ids, file_names, names[split] = load_coco_split(path, self.order)
+            require_rows(len(ids), path, split, "annotated images")
             image_dir = root / folders[split]
-            splits[split] = Split(labels, images=[str(image_dir / f) for f in file_names], ids=[str(i) for i in ids])
+            images = [str(image_dir / f) for f in file_names]
+            require_inside_root(images, root, self.allow_outside_root, path, "file_name",
+                                lambda i, ids=ids, names=file_names: f"image {ids[i]} (file_name {names[i]!r})")
+            splits[split] = Split(labels, images=images, ids=[str(i) for i in ids])
         if names["train"] != names["test"]:
             raise DataError("categories differ from the training JSON's", ann_dir / files["test"], field="categories")
+        require_disjoint(splits["train"].ids, splits["test"].ids, paths["test"], "id", "image id")
+        require_disjoint(splits["train"].images, splits["test"].images, paths["test"], "file_name", "image file")
         digest = verify_release(names["train"], {s: len(v) for s, v in splits.items()}, RELEASES[year],
                                 str(ann_dir), self.verify)
         data = DatasetData(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import DatasetData, ImageDataset, Param, get_dataset_class, register_dataset
+from bench.io.roots import ALLOW_OUTSIDE_ROOT
 
 VENDORED = Path(__file__).resolve().parent / "data" / "coco_mini"
 
@@ -25,13 +26,14 @@ class CocoMini(ImageDataset):
     image_size = 64
     parameters = {
         "root": Param(None, type=str, help="folder laid out as datasets/data/coco_mini (default: the vendored copy)"),
+        "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
     def read(self) -> DatasetData:
         root = Path(self.root) if self.root else VENDORED
         coco = get_dataset_class("coco")(
             root=str(root), year="2017", train_json="instances_train.json", test_json="instances_test.json",
-            train_images="train", test_images="test", verify="classes",
+            train_images="train", test_images="test", verify="classes", allow_outside_root=self.allow_outside_root,
         )
         data = coco.read()
         data.name = "coco-mini"

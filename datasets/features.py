@@ -10,6 +10,10 @@
 
 Labels: ``encoding=01`` 0/1 (fully labelled, protocols apply) or ``ours`` (1 / -1 / 0).
 Without class names the columns are called ``c0``, ``c1``, ...
+
+Refused at load, naming the file and the array (with row and column where one is at fault): an
+unreadable archive, a non-numeric, non-finite or beyond-float32 feature, a label outside the
+encoding, an empty split, repeated class names, repeated ids or an id in both splits.
 """
 from __future__ import annotations
 
@@ -17,67 +21,152 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench.io.checks import check_features, require_disjoint, require_rows, require_unique
 from bench.io.errors import DataError, require_file
+from bench.io.npz import read_npz
 from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
 
 
+def _names(values: np.ndarray, path: Path, key: str) -> list[str]:
+    if values.ndim != 1 or values.dtype.kind not in "USiu":
+        raise DataError(f"class names must be a 1-D array of strings, got {values.dtype} {values.shape}", path,
+                        field=key)
+    names = values.astype(str).tolist()
+    if (empty := next((i for i, n in enumerate(names) if not n.strip()), None)) is not None:
+        raise DataError(f"class {empty} has an empty name", path, field=key)
+    require_unique(names, path, key, "class name")
+    return names
+
+
+def _ids(values: np.ndarray, rows: int, path: Path, key: str) -> list[str]:
+    if values.ndim != 1 or values.shape[0] != rows or values.dtype.kind not in "USiu":
+        raise DataError(f"ids must be a 1-D array of {rows} strings or integers, got {values.dtype} {values.shape}",
+                        path, field=key)
+    ids = values.astype(str).tolist()
+    require_unique(ids, path, key, "id")
+    return ids
+
+
+def _part(X: np.ndarray, Y: np.ndarray, ids: list[str] | None, rows: np.ndarray, fields: tuple[str, str]) -> dict:
+    return {"X": X, "Y": Y, "ids": ids, "rows": rows, "fields": fields}
+
+
 def _read_npz(path: Path) -> tuple[dict[str, dict], list[str] | None]:
-    with np.load(path, allow_pickle=False) as npz:
-        keys = set(npz.files)
-        names = next((npz[k].astype(str).tolist() for k in ("class_names", "label_names") if k in keys), None)
-        if {"X_train", "Y_train", "X_test", "Y_test"} <= keys:
-            return {s: {"X": npz[f"X_{s}"], "Y": npz[f"Y_{s}"],
-                        "ids": npz[f"ids_{s}"].astype(str).tolist() if f"ids_{s}" in keys else None}
-                    for s in ("train", "test")}, names
-        missing = [k for k in ("X", "Y", "split") if k not in keys]
-        if missing:
-            raise DataError("needs X_train, Y_train, X_test, Y_test, or X, Y and split", path, field=missing[0])
-        split = npz["split"].astype(str)
-        ids = npz["ids"].astype(str) if "ids" in keys else None
-        return _by_split(npz["X"], npz["Y"], split, ids, path), names
+    arrays = read_npz(path, "feature file")
+    keys = set(arrays)
+    names = next((_names(arrays[k], path, k) for k in ("class_names", "label_names") if k in keys), None)
+    if {"X_train", "Y_train", "X_test", "Y_test"} <= keys:
+        parts = {}
+        for s in ("train", "test"):
+            X, Y = arrays[f"X_{s}"], arrays[f"Y_{s}"]
+            check_features(X, path, f"X_{s}")
+            ids = _ids(arrays[f"ids_{s}"], X.shape[0], path, f"ids_{s}") if f"ids_{s}" in keys else None
+            parts[s] = _part(X, Y, ids, np.arange(X.shape[0]), (f"X_{s}", f"Y_{s}"))
+        return parts, names
+    missing = [k for k in ("X", "Y", "split") if k not in keys]
+    if missing:
+        raise DataError("needs X_train, Y_train, X_test, Y_test, or X, Y and split", path, field=missing[0])
+    X = arrays["X"]
+    check_features(X, path, "X")
+    split = arrays["split"]
+    if split.ndim != 1 or split.shape[0] != X.shape[0] or split.dtype.kind not in "US":
+        raise DataError(f"split must be a 1-D array of {X.shape[0]} strings (one per row of X), got {split.dtype} "
+                        f"{split.shape}", path, field="split")
+    ids = _ids(arrays["ids"], X.shape[0], path, "ids") if "ids" in keys else None
+    return _by_split(X, arrays["Y"], split.astype(str), ids, path, ("X", "Y")), names
 
 
 def _read_parquet(path: Path) -> tuple[dict[str, dict], list[str] | None]:
-    table = pq.read_table(path)
+    try:
+        return _parse_parquet(path)
+    except UnicodeDecodeError:  # pyarrow decodes column names and strings lazily, when asked
+        raise DataError("holds text that is not UTF-8 (a column name or a string value)", path) from None
+
+
+def _parse_parquet(path: Path) -> tuple[dict[str, dict], list[str] | None]:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise DataError(f"not a readable Parquet file ({' '.join(str(err).split())})", path) from None
+    for column in table.column_names:  # full validation: e.g. strings that are not UTF-8
+        try:
+            table.column(column).validate(full=True)
+        except pa.ArrowException as err:
+            raise DataError(f"invalid values ({' '.join(str(err).split())})", path, field=column) from None
     for column in ("X", "Y", "split"):
         if column not in table.column_names:
-            raise DataError(f"missing column (columns: {', '.join(table.column_names)})", path, field=column)
+            raise DataError(f"missing column (columns: {', '.join(map(repr, table.column_names))})", path,
+                            field=column)
+        if table.column(column).null_count:
+            row = int(np.flatnonzero(np.asarray(table.column(column).is_null()))[0])
+            raise DataError(f"row {row} is null", path, field=column)
     meta = table.schema.metadata or {}
-    names = json.loads(meta[b"class_names"]) if b"class_names" in meta else None
+    names = None
+    if b"class_names" in meta:
+        try:
+            names = json.loads(meta[b"class_names"])
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DataError("schema metadata 'class_names' must be a JSON list of strings", path, field="class_names")
+        names = _names(np.array(names, dtype=str), path, "class_names")
     rows = {c: table.column(c).to_pylist() for c in ("X", "Y")}
     try:
-        X, Y = np.array(rows["X"], dtype=np.float32), np.array(rows["Y"])
-    except ValueError:
-        raise DataError("rows of X or Y have different lengths", path, field="X/Y") from None
-    ids = np.array(table.column("id").to_pylist(), dtype=str) if "id" in table.column_names else None
-    return _by_split(X, Y, np.array(table.column("split").to_pylist(), dtype=str), ids, path), names
+        X = np.array(rows["X"], dtype=np.float64)
+        Y = np.array(rows["Y"])
+    except (ValueError, TypeError):
+        raise DataError("rows of X or Y are not lists of numbers of one length", path, field="X/Y") from None
+    check_features(X, path, "X")
+    X = X.astype(np.float32)
+    ids = None
+    if "id" in table.column_names:
+        ids = _ids(np.array(table.column("id").to_pylist(), dtype=str), X.shape[0], path, "id")
+    split = np.array(table.column("split").to_pylist(), dtype=str)
+    return _by_split(X, Y, split, ids, path, ("X", "Y")), names
 
 
-def _by_split(X: np.ndarray, Y: np.ndarray, split: np.ndarray, ids: np.ndarray | None, path: Path) -> dict[str, dict]:
+def _by_split(X: np.ndarray, Y: np.ndarray, split: np.ndarray, ids: list[str] | None, path: Path,
+              fields: tuple[str, str]) -> dict[str, dict]:
     unknown = ~np.isin(split, ["train", "test"])
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
-        raise DataError(f"row {row}: split '{split[row]}' is not train or test", path, field="split")
-    return {s: {"X": X[split == s], "Y": Y[split == s], "ids": ids[split == s].tolist() if ids is not None else None}
-            for s in ("train", "test")}
+        raise DataError(f"row {row}: split {split[row]!r} is not train or test", path, field="split")
+    if Y.ndim < 1 or Y.shape[0] != X.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but Y has shape {Y.shape}", path, field=fields[1])
+    parts = {}
+    for s in ("train", "test"):
+        rows = np.flatnonzero(split == s)
+        parts[s] = _part(X[rows], Y[rows], [ids[i] for i in rows] if ids is not None else None, rows, fields)
+    return parts
 
 
 def to_split(part: dict, encoding: str, path: Path, split: str) -> Split:
     """Validated Split of one part: X (N, D) float32, Y (N, C) mapped to our encoding."""
     X, Y = np.asarray(part["X"]), np.asarray(part["Y"])
+    x_field, y_field = part.get("fields", (f"X_{split}", f"Y_{split}"))
+    rows = part.get("rows")
     if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
         raise DataError(f"{split}: X {X.shape} and Y {Y.shape} must be 2-D with the same rows", path,
                         field=f"X/Y {split}")
+    require_rows(X.shape[0], path, split)
+    if X.shape[1] == 0:
+        raise DataError(f"{split}: no feature columns", path, field=x_field)
+    if Y.shape[1] == 0:
+        raise DataError(f"{split}: no class columns", path, field=y_field)
+    if Y.dtype.kind not in "biuf":
+        raise DataError(f"labels must be numbers, got dtype {Y.dtype}", path, field=y_field)
     bad = ~np.isin(Y, ALLOWED[encoding])
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"{split} row {row}, class {col}: {Y[row, col].item()!r} is not one of {ALLOWED[encoding]} "
-                        f"(encoding={encoding})", path, field="Y")
+        shown = int(rows[row]) if rows is not None else int(row)
+        raise DataError(f"{split} row {shown}, class {col}: {Y[row, col].item()!r} is not one of {ALLOWED[encoding]} "
+                        f"(encoding={encoding})", path, field=y_field)
     labels = Y.astype(LABEL_DTYPE)
     ids = part["ids"] or [f"{split}-{i}" for i in range(X.shape[0])]
     return Split(from_01(labels) if encoding == "01" else labels, features=X.astype(np.float32), ids=ids)
@@ -103,11 +192,17 @@ class Features(DatasetPlugin):
             raise DataError("expected a .npz or .parquet file", path)
         parts, names = _read_npz(path) if path.suffix == ".npz" else _read_parquet(path)
         splits = {s: to_split(parts[s], self.encoding, path, s) for s in ("train", "test")}
+        if parts["train"]["ids"] is not None and parts["test"]["ids"] is not None:
+            require_disjoint(splits["train"].ids, splits["test"].ids, path, "ids", "id")
         num_classes = splits["train"].labels.shape[1]
         names = names or [f"c{i}" for i in range(num_classes)]
-        for split in splits.values():
-            if split.labels.shape[1] != len(names) or split.features.shape[1] != splits["train"].features.shape[1]:
-                raise DataError(f"train/test shapes or class names ({len(names)}) disagree", path)
+        for s, split in splits.items():
+            if split.labels.shape[1] != len(names):
+                raise DataError(f"{s}: {split.labels.shape[1]} label columns but {len(names)} class names", path,
+                                field=parts[s]["fields"][1])
+            if split.features.shape[1] != splits["train"].features.shape[1]:
+                raise DataError(f"{s}: {split.features.shape[1]} feature columns, the training split has "
+                                f"{splits['train'].features.shape[1]}", path, field=parts[s]["fields"][0])
         return DatasetData(
             name="features", class_names=names, train=splits["train"], test=splits["test"],
             fully_labelled=bool((splits["train"].labels != UNANN).all()),

@@ -1,4 +1,4 @@
-"""LVIS v1 image-level partial labels from ``lvis_v1_{train,val}.json`` (the ``lvis`` package).
+"""LVIS v1 image-level partial labels from ``lvis_v1_{train,val}.json``.
 
 Per image: positives = categories with >= 1 annotation; annotated negatives =
 ``neg_category_ids`` (verified absent); every other category un-annotated. A category listed both
@@ -13,20 +13,25 @@ Columns: the 1,203 categories in ascending id. Test = LVIS val. Image files come
 ``coco_url`` (``.../train2017/x.jpg`` -> ``{images}/train2017/x.jpg``): LVIS val draws on both
 COCO train2017 and val2017. Class groups ``rare``/``common``/``frequent`` from the categories'
 ``frequency`` (r/c/f); ``meta["person_index"]`` is the column of ``person`` (CSL Table 4).
+
+The JSON is read and type-checked here (the ``lvis`` package's index, without its asserts): ids
+are unique integers, category lists hold known category ids; no image id or image file is in both
+splits; an image path outside ``root`` is refused unless ``allow_outside_root=true``.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import numpy as np
 import scipy.sparse as sp
-from lvis import LVIS
 
 from bench import DatasetData, ImageDataset, Param, Split, register_dataset
-from bench.io.errors import DataError, json_errors, require_dir, require_file
+from bench.io.checks import require_disjoint, require_rows, require_unique
+from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
+from bench.io.jsonfields import entries, get_int, get_int_list, get_str, read_json, top_object
+from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.io.sparse_labels import csr_from_triplets
 
 # Images listed in the v1 JSONs (detectron2's LVIS loader logs; not checked against a file here).
@@ -35,38 +40,73 @@ RELEASE = KnownRelease("LVIS v1", 1203, "ec0290d86a7d76b7f7057c9af07ea20fb7888b3
 GROUPS = {"r": "rare", "c": "common", "f": "frequent"}
 
 
-def _image_path(image: dict, images_root: Path, json_path: Path) -> str:
+def _image_path(image: dict, image_id: int, images_root: Path, json_path: Path) -> str:
     url = image.get("coco_url")
     if not url:
-        raise DataError(f"image {image['id']} has no coco_url", json_path, field="coco_url")
-    parts = PurePosixPath(urlparse(url).path).parts
+        raise DataError(f"image {image_id} has no coco_url", json_path, field="coco_url")
+    url = get_str(image, "coco_url", json_path, f"image {image_id}")
+    parts = [p for p in PurePosixPath(urlparse(url).path).parts if p != "/"]
+    if len(parts) < 2 or any(p in (".", "..") for p in parts[-2:]):
+        raise DataError(f"image {image_id}: coco_url {url!r} does not end in <folder>/<file>", json_path,
+                        field="coco_url")
     return str(images_root.joinpath(*parts[-2:]))
 
 
+def _index_by_id(items: list[dict], key: str, path: Path) -> dict[int, dict]:
+    """``{entry id: entry}`` of one list of the JSON; ``DataError`` on an ill-typed or repeated id."""
+    index: dict[int, dict] = {}
+    for i, item in enumerate(items):
+        item_id = get_int(item, "id", path, f"{key}[{i}]")
+        if item_id in index:
+            raise DataError(f"{key}[{i}]: id {item_id} already used by an earlier entry (ids must be unique)",
+                            path, field="id")
+        index[item_id] = item
+    return index
+
+
 def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustive_as_unannotated: bool):
-    """(Split, categories sorted by id, not-exhaustive CSR bool, stats) of one LVIS JSON."""
-    logging.getLogger("lvis").setLevel(logging.WARNING)
-    with json_errors(json_path):
-        lvis = LVIS(str(json_path))
-        cats = [lvis.cats[c] for c in sorted(lvis.cats)]
-        column = {c["id"]: j for j, c in enumerate(cats)}
-        rows, cols, flags, ne_rows, ne_cols, kept = [], [], [], [], [], []
-        for image_id in sorted(lvis.imgs):
-            image = lvis.imgs[image_id]
-            positives = {a["category_id"] for a in lvis.img_ann_map.get(image_id, ())}
-            negatives = set(image["neg_category_ids"])
-            if not (positives if keep == "annotated" else positives | negatives):
-                continue
-            r = len(kept)
-            kept.append(image)
-            for cat_ids, flag in ((positives, True), (negatives, False)):
-                for cat_id in cat_ids:
-                    if cat_id not in column:
-                        raise DataError(f"category {cat_id} of image {image_id} is not in 'categories'",
-                                        json_path, field="category_id" if flag else "neg_category_ids")
-                    rows.append(r), cols.append(column[cat_id]), flags.append(flag)
-            for cat_id in image["not_exhaustive_category_ids"]:
-                ne_rows.append(r), ne_cols.append(column[cat_id])
+    """(Split, categories sorted by id, not-exhaustive CSR bool, stats) of one LVIS JSON.
+
+    The JSON is type-checked as it is read (``bench.io.jsonfields``): unique integer ids, integer
+    category lists naming categories of ``categories``, annotations naming images of ``images``."""
+    doc = top_object(read_json(json_path, "LVIS annotations"), json_path)
+    images, anns, categories = (entries(doc, key, json_path) for key in ("images", "annotations", "categories"))
+    by_id = _index_by_id(categories, "categories", json_path)
+    imgs = _index_by_id(images, "images", json_path)
+    _index_by_id(anns, "annotations", json_path)
+    cats = [by_id[c] for c in sorted(by_id)]
+    names = [get_str(c, "name", json_path, f"category {c['id']}") for c in cats]
+    require_unique(names, json_path, "name", "category name")
+    column = {c["id"]: j for j, c in enumerate(cats)}
+    positives_of: dict[int, set[int]] = {}
+    for i, ann in enumerate(anns):
+        image_id = get_int(ann, "image_id", json_path, f"annotations[{i}]")
+        category_id = get_int(ann, "category_id", json_path, f"annotations[{i}]")
+        if image_id not in imgs:
+            raise DataError(f"annotation refers to image {image_id}, absent from 'images'", json_path,
+                            field="image_id")
+        positives_of.setdefault(image_id, set()).add(category_id)
+    rows, cols, flags, ne_rows, ne_cols, kept = [], [], [], [], [], []
+    for image_id in sorted(imgs):
+        image = imgs[image_id]
+        positives = positives_of.get(image_id, set())
+        negatives = set(get_int_list(image, "neg_category_ids", json_path, f"image {image_id}"))
+        not_exhaustive = get_int_list(image, "not_exhaustive_category_ids", json_path, f"image {image_id}")
+        for cat_ids, field in ((positives, "category_id"), (negatives, "neg_category_ids"),
+                               (not_exhaustive, "not_exhaustive_category_ids")):
+            unknown = next((c for c in sorted(cat_ids) if c not in column), None)
+            if unknown is not None:
+                raise DataError(f"category {unknown} of image {image_id} is not in 'categories'", json_path,
+                                field=field)
+        if not (positives if keep == "annotated" else positives | negatives):
+            continue
+        r = len(kept)
+        kept.append(image_id)
+        for cat_ids, flag in ((positives, True), (negatives, False)):
+            for cat_id in cat_ids:
+                rows.append(r), cols.append(column[cat_id]), flags.append(flag)
+        for cat_id in not_exhaustive:
+            ne_rows.append(r), ne_cols.append(column[cat_id])
     shape = (len(kept), len(cats))
     not_exhaustive = sp.csr_array((np.ones(len(ne_rows), bool), (ne_rows, ne_cols)), shape=shape)
     rows, cols, flags = np.array(rows, np.int64), np.array(cols, np.int64), np.array(flags, bool)
@@ -74,10 +114,10 @@ def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustiv
         drop = np.isin(rows * shape[1] + cols, np.array(ne_rows, np.int64) * shape[1] + np.array(ne_cols, np.int64))
         rows, cols, flags = rows[~drop], cols[~drop], flags[~drop]
     labels, stats = csr_from_triplets(rows, cols, flags, shape)
-    stats["images_in_json"] = len(lvis.imgs)
-    split = Split(labels, images=[_image_path(i, images_root, json_path) for i in kept],
-                  ids=[str(i["id"]) for i in kept])
-    return split, cats, not_exhaustive, stats
+    stats["images_in_json"] = len(imgs)
+    split = Split(labels, images=[_image_path(imgs[i], i, images_root, json_path) for i in kept],
+                  ids=[str(i) for i in kept])
+    return split, cats, names, not_exhaustive, stats
 
 
 @register_dataset("lvis")
@@ -95,26 +135,35 @@ class Lvis(ImageDataset):
                       help="rows: images with >= 1 annotation, or with >= 1 positive or negative"),
         "not_exhaustive_as_unannotated": Param(False, help="treat not-exhaustive categories as un-annotated"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check class list and image counts against LVIS v1"),
+        "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
     def read(self) -> DatasetData:
         root = require_dir(self.root, "the COCO 2017 image folder", "dataset 'lvis'")
         ann_dir = root / self.annotations
-        splits, cats, meta = {}, {}, {"not_exhaustive": {}, "conflicting_pairs": {}, "images_in_json": {}}
+        splits, cats, names, paths = {}, {}, {}, {}
+        meta = {"not_exhaustive": {}, "conflicting_pairs": {}, "images_in_json": {}}
         for split, name in (("train", self.train_json), ("test", self.test_json)):
-            path = require_file(ann_dir / name, f"LVIS {split} annotations")
-            splits[split], cats[split], not_exhaustive, stats = load_lvis_split(
+            path = paths[split] = require_file(ann_dir / name, f"LVIS {split} annotations")
+            part, cats[split], names[split], not_exhaustive, stats = load_lvis_split(
                 path, root, self.keep, self.not_exhaustive_as_unannotated)
+            require_rows(len(part), path, split, f"{self.keep} images")
+            require_unique(part.images, path, "coco_url", "image file")
+            require_inside_root(part.images, root, self.allow_outside_root, path, "coco_url",
+                                lambda i, part=part: f"image {part.ids[i]}")
+            splits[split] = part
             meta["not_exhaustive"][split] = not_exhaustive
             meta["conflicting_pairs"][split] = stats["conflicting_pairs"]
             meta["images_in_json"][split] = stats["images_in_json"]
-        names = [c["name"] for c in cats["train"]]
-        if names != [c["name"] for c in cats["test"]]:
+        if names["train"] != names["test"]:
             raise DataError("categories differ from the training JSON's", ann_dir / self.test_json, field="categories")
+        require_disjoint(splits["train"].ids, splits["test"].ids, paths["test"], "id", "image id")
+        require_disjoint(splits["train"].images, splits["test"].images, paths["test"], "coco_url", "image file")
+        names = names["train"]
         meta["class_list_sha256"] = verify_release(names, meta["images_in_json"], RELEASE, str(ann_dir), self.verify)
         groups: dict[str, list[int]] = {g: [] for g in GROUPS.values()}
         for j, cat in enumerate(cats["train"]):
-            if cat.get("frequency") not in GROUPS:
+            if not isinstance(cat.get("frequency"), str) or cat["frequency"] not in GROUPS:
                 raise DataError(f"category {cat['id']} has frequency {cat.get('frequency')!r}, expected r/c/f",
                                 ann_dir / self.train_json, field="frequency")
             groups[GROUPS[cat["frequency"]]].append(j)

@@ -9,6 +9,9 @@ Class groups ``G1``..``G5`` (every V3 table): classes sorted by their number of 
 training annotations (after merging duplicate listings), ascending, ties broken by class index,
 then cut into five consecutive groups of equal size (``numpy.array_split``: 1,000 each for 5,000
 classes); G1 is the rarest.
+
+An ImageID in both splits is refused as test leakage; image paths that resolve outside ``root``
+are refused unless ``allow_outside_root=true``. CSVs are UTF-8, BOM accepted.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from bench import DatasetData, ImageDataset, Param, Split, register_dataset
+from bench.io.checks import require_disjoint
 from bench.io.errors import require_dir
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
 from bench.io.openimages import read_class_list, read_human_labels
+from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 
 RELEASE = KnownRelease("OpenImages V3 (2017_11 trainable classes)", 5000)
 NUM_GROUPS = 5
@@ -48,6 +53,7 @@ class OpenImagesV3(ImageDataset):
         "train_images": Param("train", help="training image folder, relative to root"),
         "test_images": Param("test", help="test image folder, relative to root"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check the class count (5,000)"),
+        "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
     def read(self) -> DatasetData:
@@ -55,12 +61,18 @@ class OpenImagesV3(ImageDataset):
         release = root / self.release
         classes = read_class_list(release / self.classes)
         digest = verify_release(classes, {}, RELEASE, str(release / self.classes), self.verify, self.classes_sha256)
-        train = read_human_labels(release / "train" / "annotations-human.csv", classes)
-        test = read_human_labels(release / self.test_split / "annotations-human.csv", classes)
+        sources = {"train": release / "train" / "annotations-human.csv",
+                   "test": release / self.test_split / "annotations-human.csv"}
+        train = read_human_labels(sources["train"], classes)
+        test = read_human_labels(sources["test"], classes)
+        require_disjoint(train.ids, test.ids, sources["test"], "ImageID", "ImageID")
         splits = {
             name: Split(part.labels, images=part.ids.with_affixes(f"{root / folder}/", ".jpg"), ids=part.ids)
             for name, part, folder in (("train", train, self.train_images), ("test", test, self.test_images))
         }
+        for name, part in splits.items():
+            require_inside_root(part.images, root, self.allow_outside_root, sources[name], "ImageID",
+                                lambda i, part=part: f"image {part.ids[i]}")
         data = DatasetData(
             name="openimages-v3", class_names=classes, train=splits["train"], test=splits["test"],
             fully_labelled=False, class_groups=frequency_groups(train.labels),

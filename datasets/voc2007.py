@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import DatasetData, ImageDataset, Param, Split, register_dataset
-from bench.io.errors import DataError, require_dir, require_file
+from bench.io.checks import require_disjoint
+from bench.io.errors import DataError, require_dir
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
+from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
+from bench.io.text import read_text
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS, UNANN
 
 CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
@@ -29,16 +32,24 @@ DIFFICULT = {"unannotated": UNANN, "negative": NEG, "positive": POS}
 
 
 def read_class_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """(image ids, labels in {1, -1, 0}) of one ``<class>_<split>.txt``."""
-    ids, values = [], []
-    for line_no, line in enumerate(require_file(path, "VOC class file").read_text().splitlines(), start=1):
+    """(image ids, labels in {1, -1, 0}) of one ``<class>_<split>.txt`` (UTF-8, BOM accepted);
+    ``DataError`` at a malformed line, a repeated image id, or a file that lists no image."""
+    ids, values, line_of = [], [], {}
+    for line_no, line in enumerate(read_text(path, "VOC class file").split("\n"), start=1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != 2 or fields[1] not in ("1", "-1", "0"):
-            raise DataError(f"expected '<image id> <1|-1|0>', got '{line.strip()}'", path, line_no)
+            shown = line.strip() if len(line.strip()) <= 60 else line.strip()[:57] + "..."
+            raise DataError(f"expected '<image id> <1|-1|0>', got {shown!r}", path, line_no)
+        if fields[0] in line_of:
+            raise DataError(f"image id {fields[0]!r} listed again (first on line {line_of[fields[0]]})", path,
+                            line_no, "image id")
+        line_of[fields[0]] = line_no
         ids.append(fields[0])
         values.append(int(fields[1]))
+    if not ids:
+        raise DataError("lists no image (empty class file)", path)
     return ids, np.array(values, dtype=LABEL_DTYPE)
 
 
@@ -69,6 +80,7 @@ class Voc2007(ImageDataset):
         "root": Param(None, type=str, help="the VOC2007 folder (holding ImageSets/ and JPEGImages/) or VOCdevkit"),
         "difficult": Param("unannotated", choices=tuple(DIFFICULT), help="label of 'difficult' (0) entries"),
         "verify": Param("full", choices=VERIFY_LEVELS, help="check split sizes against VOC 2007"),
+        "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
     def read(self) -> DatasetData:
@@ -79,7 +91,12 @@ class Voc2007(ImageDataset):
         splits = {}
         for split, file_split in (("train", "trainval"), ("test", "test")):
             ids, labels = load_voc_split(main_dir, file_split, DIFFICULT[self.difficult])
-            splits[split] = Split(labels, images=[str(root / "JPEGImages" / f"{i}.jpg") for i in ids], ids=ids)
+            images = [str(root / "JPEGImages" / f"{i}.jpg") for i in ids]
+            require_inside_root(images, root, self.allow_outside_root, main_dir / f"{CLASSES[0]}_{file_split}.txt",
+                                "image id", lambda i, ids=ids: f"image {ids[i]}")
+            splits[split] = Split(labels, images=images, ids=ids)
+        require_disjoint(splits["train"].ids, splits["test"].ids, main_dir / f"{CLASSES[0]}_test.txt", "image id",
+                         "image id")
         digest = verify_release(list(CLASSES), {s: len(v) for s, v in splits.items()}, RELEASE, str(main_dir),
                                 self.verify)
         data = DatasetData(

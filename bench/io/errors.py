@@ -12,15 +12,16 @@ from bench.core.errors import InputError
 class DataError(InputError):
     """Malformed, incomplete or wrong-version dataset input.
 
-    ``str(err)`` is ``"<file>:<line>: field '<field>': <message>"`` with the parts that are known.
+    ``str(err)`` is ``"<file>:<line>: field '<field>': <message>"`` with the parts that are known,
+    always one line: a line break that reaches the message or field from the input is escaped.
     """
 
     def __init__(self, message: str, file: str | Path | None = None, line: int | None = None,
                  field: str | None = None):
-        self.message = message
-        self.file = str(file) if file is not None else None
+        self.message = _one_line(message)
+        self.file = _one_line(str(file)) if file is not None else None
         self.line = line
-        self.field = field
+        self.field = _one_line(field) if field is not None else None
         super().__init__(self._format())
 
     def _format(self) -> str:
@@ -31,6 +32,14 @@ class DataError(InputError):
             where = f"line {self.line}: "
         field = f"field '{self.field}': " if self.field is not None else ""
         return f"{where}{field}{self.message}"
+
+
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every character that would break the line escaped (``\\n``, ``\\x85``, ...)."""
+    return text.translate(_LINE_BREAKS)
 
 
 @contextmanager

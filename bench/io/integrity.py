@@ -51,7 +51,7 @@ def check_class_list(names: Sequence[str], release: KnownRelease, source: str,
             "(wrong version or an edited class list; verify=off skips this check)", source)
     if len(set(names)) != len(names):
         dup = next(n for n, k in Counter(names).items() if k > 1)
-        raise DataError(f"class '{dup}' appears more than once in the class list", source)
+        raise DataError(f"class {dup!r} appears more than once in the class list", source)
     for wanted, label in ((release.class_sha256, release.name), (expected_sha256, "the given classes_sha256")):
         if wanted is not None and digest != wanted:
             raise DataError(

@@ -9,33 +9,39 @@ order; rows left without any label in the class list are dropped (counted in ``s
 """
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from bench.io.csvblocks import read_csv_blocks
 from bench.io.errors import DataError, require_file
 from bench.io.idseq import ArrowStrings
 from bench.io.openimages import MID_PATTERN, ClassIndex, HumanLabels, frequent_classes, take_classes
 from bench.io.sparse_labels import csr_from_triplets
+from bench.io.text import first_line
 
 SPLITS = {"train": "train", "val": "test", "test": "test"}
 _LIST_CHARS = r"[\[\]'\"\s]"
 
 
 def _layout(path: Path) -> tuple[bool, int]:
-    """(has a header line, number of columns), from the first line."""
-    with open(path, "rb") as handle:
-        first = handle.readline()
-    table = pacsv.read_csv(pa.py_buffer(first), read_options=pacsv.ReadOptions(autogenerate_column_names=True))
-    if table.num_columns < 4:
-        raise DataError("expected at least 4 columns (image, positives, negatives, ..., split), "
-                        f"got {table.num_columns}",
+    """(has a header line, number of columns), from the first line (UTF-8, BOM accepted)."""
+    text = first_line(path, "MIIL data.csv")
+    if not text.strip():
+        raise DataError("empty first line: expected a header or a row (image, positives, negatives, ..., split)",
                         path, 1)
-    return not str(table.column(1)[0].as_py()).lstrip().startswith("["), table.num_columns
+    try:
+        fields = next(csv.reader([text]))
+    except csv.Error as err:
+        raise DataError(f"malformed CSV: {err}", path, 1) from None
+    if len(fields) < 4:
+        raise DataError("expected at least 4 columns (image, positives, negatives, ..., split), "
+                        f"got {len(fields)}",
+                        path, 1)
+    return not fields[1].lstrip().startswith("["), len(fields)
 
 
 def _mid_triplets(column: pa.Array, index: ClassIndex, path: Path, line: int, name: str):
@@ -48,7 +54,7 @@ def _mid_triplets(column: pa.Array, index: ClassIndex, path: Path, line: int, na
     bad = [w for w in words if not MID_PATTERN.fullmatch(w)]
     if bad:
         row = int(parent[pc.index(flat, bad[0]).as_py()])
-        raise DataError(f"'{bad[0]}' is not an OpenImages MID (/m/... or /g/...)", path, line + row, name)
+        raise DataError(f"{bad[0]!r} is not an OpenImages MID (/m/... or /g/...)", path, line + row, name)
     return parent, index.codes(words)[np.asarray(encoded.indices)]
 
 
@@ -76,7 +82,7 @@ def _add_batch(table: pa.Table, acc: dict, index: ClassIndex, path: Path, line: 
     unknown = ~np.isin(split, list(SPLITS))
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
-        raise DataError(f"split '{split[i]}' is not train or val", path, line + i, "split")
+        raise DataError(f"split {split[i]!r} is not train or val", path, line + i, "split")
     for name in ("train", "test"):
         mask = np.isin(split, [k for k, v in SPLITS.items() if v == name])
         row_in_split = acc[name]["n"] + np.cumsum(mask) - 1
@@ -97,15 +103,18 @@ def _finish(acc: dict, index: ClassIndex, min_positives: int, path: Path) -> dic
         if pc.count_distinct(names).as_py() != len(names):
             counts = pc.value_counts(names)
             dup = counts.field(0).filter(pc.greater(counts.field(1), 1))[0].as_py()
-            raise DataError(f"image '{dup}' listed more than once in the {name} split", path, field="image")
+            raise DataError(f"image {dup!r} listed more than once in the {name} split", path, field="image")
         labels, stats = csr_from_triplets(np.concatenate(part["rows"] or [np.zeros(0, np.int64)]),
                                           np.concatenate(part["codes"] or [np.zeros(0, np.int32)]),
                                           np.concatenate(part["pos"] or [np.zeros(0, bool)]),
                                           (len(names), len(index.mids)))
         out[name] = HumanLabels(labels, ArrowStrings(names), index.mids, dict(stats, listed_images=len(names)))
     keep = index.mids if index.fixed else frequent_classes(out["train"].labels, index.mids, min_positives)
-    for item in out.values():
+    for name, item in out.items():
         item.labels, item.ids = take_classes(item.labels, item.ids, index.mids, keep)
         item.classes = keep
         item.stats.update(images=int(item.labels.shape[0]), labels=int(item.labels.nnz))
+        if item.labels.shape[0] == 0:
+            raise DataError(f"empty {name} split: no {name} row with a label of a listed class "
+                            f"({item.stats['listed_images']:,} rows listed)", path, field="split")
     return out

@@ -7,7 +7,8 @@ verified absent (NEG). ``read_human_labels`` reads the file in bounded line bloc
 back to arrow strings), a 4-byte class code and a flag, and builds a sparse CSR matrix: memory
 grows with the number of label rows (about 30 bytes each at the peak), never with images x classes.
 Rows are the images with at least one kept label, sorted by ImageID;
-rows of classes outside the class list are dropped and counted.
+rows of classes outside the class list are dropped and counted. Files are UTF-8 (a byte-order
+mark is accepted); a file with no label row, or none of a listed class, is refused.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bench.io.csvblocks import read_csv_blocks
 from bench.io.errors import DataError, require_file
 from bench.io.idseq import ArrowStrings, HexIds, hex_keys
 from bench.io.sparse_labels import csr_from_keys, triplet_keys
+from bench.io.text import first_line, read_text
 
 MID_PATTERN = re.compile(r"/[mg]/[0-9a-z_]+")
 HUMAN_LABEL_FIELDS = ("ImageID", "LabelName", "Confidence")
@@ -36,16 +38,18 @@ def read_class_list(path: str | Path) -> list[str]:
     path = require_file(path, "class list")
     mids: list[str] = []
     seen: set[str] = set()
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(read_text(path, "class list").split("\n"), start=1):
         mid = line.strip().split(",")[0]
         if not mid:
             continue
         if not MID_PATTERN.fullmatch(mid):
-            raise DataError(f"'{mid}' is not an OpenImages MID (/m/... or /g/...)", path, line_no)
+            raise DataError(f"{mid!r} is not an OpenImages MID (/m/... or /g/...)", path, line_no)
         if mid in seen:
-            raise DataError(f"MID '{mid}' listed twice", path, line_no)
+            raise DataError(f"MID {mid!r} listed twice", path, line_no)
         seen.add(mid)
         mids.append(mid)
+    if not mids:
+        raise DataError("lists no class (empty class list)", path)
     return mids
 
 
@@ -81,16 +85,18 @@ def check_mids(words: list[str], column: pa.Array, path: Path, first_line: int, 
     bad = [w for w in words if not MID_PATTERN.fullmatch(w)]
     if bad:
         row = pc.index(column, bad[0]).as_py()
-        raise DataError(f"'{bad[0]}' is not an OpenImages MID (/m/... or /g/...)", path, first_line + row, field_name)
+        raise DataError(f"{bad[0]!r} is not an OpenImages MID (/m/... or /g/...)", path, first_line + row, field_name)
 
 
 def _check_header(path: Path) -> list[str]:
     """The column names of the header line; ``DataError`` when a required one is missing."""
-    with open(path, encoding="utf-8") as handle:
-        header = [h.strip().strip('"') for h in handle.readline().rstrip("\r\n").split(",")]
+    text = first_line(path, "label file")
+    if not text.strip():
+        raise DataError(f"empty file: expected the header {','.join(HUMAN_LABEL_FIELDS)}", path, 1)
+    header = [h.strip().strip('"') for h in text.split(",")]
     for name in HUMAN_LABEL_FIELDS:
         if name not in header:
-            raise DataError(f"missing column (header has {', '.join(header)})", path, 1, name)
+            raise DataError(f"missing column (header has {', '.join(map(repr, header))})", path, 1, name)
     return header
 
 
@@ -110,7 +116,7 @@ def _stream(path: Path, header: list[str], index: ClassIndex, hex_mode: bool, bl
         bad = ~(positive | np.asarray(pc.is_in(conf, value_set=_ZERO)))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"'{conf[i].as_py()}' is not 0 or 1", path, line + i, "Confidence")
+            raise DataError(f"{conf[i].as_py()!r} is not 0 or 1", path, line + i, "Confidence")
         empty = np.asarray(pc.equal(pc.utf8_length(ids), 0))
         if empty.any():
             raise DataError("empty ImageID", path, line + int(np.flatnonzero(empty)[0]), "ImageID")
@@ -176,6 +182,10 @@ def read_human_labels(path: str | Path, classes: list[str] | None, min_positives
         mids = frequent_classes(labels, index.mids, min_positives)
         labels, ids = take_classes(labels, ids, index.mids, mids)
     stats.update(images=int(labels.shape[0]), labels=int(labels.nnz))
+    if labels.shape[0] == 0:
+        why = ("no label rows after the header" if total == 0 else
+               f"none of its {total:,} label rows names a class of the class list")
+        raise DataError(f"empty split: {why}", path)
     return HumanLabels(labels, ids, mids, stats)
 
 

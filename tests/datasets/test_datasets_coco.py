@@ -1,4 +1,7 @@
-"""COCO plugin on the real instances JSON of ../shared/data/coco2017_first128 (pycocotools)."""
+"""COCO plugin on the real instances JSON of ../shared/data/coco2017_first128.
+
+The training split is the real JSON; the test split is a small JSON over the two images of the folder
+that the training JSON leaves without annotations (250 and 508), so the splits share no image."""
 from __future__ import annotations
 
 import json
@@ -14,22 +17,45 @@ from bench.runs.resolve import prepare, resolve_dataset
 from tests.helpers.shared import shared_path
 
 JSON_NAME = "instances_train2017_first128.json"
+TEST_NAME = "instances_test_250_508.json"
+TEST_IDS = (250, 508)  # images of the folder without any annotation in the training JSON
+
+
+def write_test_json(raw: dict, folder) -> None:
+    """A test JSON over the images 250 and 508 (not rows of the training split), one object each."""
+    images = [dict(i) for i in raw["images"] if i["id"] in TEST_IDS]
+    anns = [{"id": 10**9 + k, "image_id": image["id"], "category_id": raw["categories"][k]["id"], "iscrowd": 0,
+             "area": 1.0, "bbox": [0, 0, 1, 1], "segmentation": []} for k, image in enumerate(images)]
+    (folder / TEST_NAME).write_text(json.dumps({"images": images, "annotations": anns,
+                                                "categories": raw["categories"]}))
 
 
 def coco_params(root, **extra):
-    base = dict(root=str(root), year="2017", train_json=JSON_NAME, test_json=JSON_NAME,
+    base = dict(root=str(root), year="2017", train_json=JSON_NAME, test_json=TEST_NAME,
                 train_images="images/train2017", test_images="images/train2017", verify="classes")
     return {**base, **extra}
 
 
 @pytest.fixture
-def first128():
-    return shared_path("data", "coco2017_first128")
+def first128(tmp_path):
+    """The shared folder as root, with the annotation folder (the real training JSON and the test
+    JSON) in tmp_path: ``annotations`` is an absolute path, which Path joining keeps."""
+    shared = shared_path("data", "coco2017_first128")
+    ann = tmp_path / "coco-annotations"
+    ann.mkdir()
+    shutil.copy(shared / "annotations" / JSON_NAME, ann / JSON_NAME)
+    write_test_json(json.loads((shared / "annotations" / JSON_NAME).read_text()), ann)
+    return shared, ann
+
+
+def shared_params(first128, **extra):
+    shared, ann = first128
+    return coco_params(shared, annotations=str(ann), **extra)
 
 
 def test_loader_reproduces_the_published_multihot_matrix(first128):
-    data = DATASETS.get("coco")(**coco_params(first128, check_images="header")).load()
-    reference = np.load(first128 / "labels_multihot.npz")
+    data = DATASETS.get("coco")(**shared_params(first128, check_images="header")).load()
+    reference = np.load(first128[0] / "labels_multihot.npz")
     ref_ids, ref_labels = reference["train2017_image_ids"], reference["train2017_labels"]
     annotated = ref_labels.sum(axis=1) > 0  # the loader keeps images with >= 1 annotation (126 of 128)
     assert [int(i) for i in data.train.ids] == ref_ids[annotated].tolist()
@@ -42,10 +68,10 @@ def test_loader_reproduces_the_published_multihot_matrix(first128):
 
 
 def test_crowd_annotations_count_as_positives(first128):
-    raw = json.loads((first128 / "annotations" / JSON_NAME).read_text())
+    raw = json.loads((first128[0] / "annotations" / JSON_NAME).read_text())
     crowd = [a for a in raw["annotations"] if a["iscrowd"]]
     assert len(crowd) == 10
-    data = DATASETS.get("coco")(**coco_params(first128, check_images="off")).load()
+    data = DATASETS.get("coco")(**shared_params(first128, check_images="off")).load()
     row = {int(i): r for r, i in enumerate(data.train.ids)}
     column = {c["id"]: j for j, c in enumerate(sorted(raw["categories"], key=lambda c: c["id"]))}
     for ann in crowd:
@@ -55,26 +81,26 @@ def test_crowd_annotations_count_as_positives(first128):
 def test_known_class_list_of_shared_categories(first128):
     categories = json.loads(shared_path("data", "coco2014_labels", "categories.json").read_text())
     names = [c["name"] for c in sorted(categories, key=lambda c: c["id"])]
-    data = DATASETS.get("coco")(**coco_params(first128, check_images="off")).load()
+    data = DATASETS.get("coco")(**shared_params(first128, check_images="off")).load()
     assert data.class_names == names
 
 
 def test_cole_order_sorts_ids_as_strings_and_sets_their_val_split(first128):
-    plain = DATASETS.get("coco")(**coco_params(first128, check_images="off")).load()
-    cole = DATASETS.get("coco")(**coco_params(first128, check_images="off", order="cole")).load()
+    plain = DATASETS.get("coco")(**shared_params(first128, check_images="off")).load()
+    cole = DATASETS.get("coco")(**shared_params(first128, check_images="off", order="cole")).load()
     assert cole.train.ids == sorted(plain.train.ids)
     assert cole.train.ids != plain.train.ids
     order = [plain.train.ids.index(i) for i in cole.train.ids]
     assert np.array_equal(cole.train.labels, plain.train.labels[order])
     assert cole.val_index.size == round(0.2 * 126)
-    manifest = prepare(resolve_dataset("coco[" + ",".join(f"{k}={v}" for k, v in coco_params(
+    manifest = prepare(resolve_dataset("coco[" + ",".join(f"{k}={v}" for k, v in shared_params(
         first128, check_images="off", order="cole").items()) + "]+single-positive[draw=cole]"))
     assert np.array_equal(manifest.manifest.val_index, cole.val_index)
     assert manifest.manifest.val_carve == "dataset"
 
 
 def test_protocols_apply_to_the_loaded_matrix(first128):
-    selector = "coco[" + ",".join(f"{k}={v}" for k, v in coco_params(first128, check_images="off").items()) + "]"
+    selector = "coco[" + ",".join(f"{k}={v}" for k, v in shared_params(first128, check_images="off").items()) + "]"
     prepared = prepare(resolve_dataset(selector + "+fpc[n_s=5]"), split_seed=3)
     counts = label_counts(prepared.manifest.labels)
     truth = label_counts(prepared.data.train.labels)
@@ -84,14 +110,17 @@ def test_protocols_apply_to_the_loaded_matrix(first128):
 
 def test_default_verify_checks_split_sizes_of_the_release(first128):
     with pytest.raises(DataError, match="train split has 126 images, COCO 2014 has 82,081"):
-        DATASETS.get("coco")(**coco_params(first128, year="2014", verify="full", check_images="off")).load()
+        DATASETS.get("coco")(**shared_params(first128, year="2014", verify="full", check_images="off")).load()
 
 
 def _copy_tree(first128, tmp_path):
+    shared = first128[0]
     root = tmp_path / "coco"
     (root / "annotations").mkdir(parents=True)
-    shutil.copytree(first128 / "images" / "train2017", root / "images" / "train2017")
-    return root, json.loads((first128 / "annotations" / JSON_NAME).read_text())
+    shutil.copytree(shared / "images" / "train2017", root / "images" / "train2017")
+    raw = json.loads((shared / "annotations" / JSON_NAME).read_text())
+    write_test_json(raw, root / "annotations")
+    return root, raw
 
 
 def test_missing_images_are_listed_and_refused(first128, tmp_path):
@@ -101,9 +130,10 @@ def test_missing_images_are_listed_and_refused(first128, tmp_path):
     for path in gone:
         path.unlink()
     params = coco_params(root, missing_list_dir=str(tmp_path / "lists"))
-    with pytest.raises(DataError, match=r"3 of 126 images missing.*coco-train\.txt"):
+    with pytest.raises(DataError, match=r"3 of 126 images missing.*coco-train-[0-9-]+\.txt"):
         DATASETS.get("coco")(**params).load()
-    listed = (tmp_path / "lists" / "coco-train.txt").read_text().splitlines()
+    (listing,) = (tmp_path / "lists").glob("coco-train-*.txt")
+    listed = listing.read_text().splitlines()
     assert sorted(listed) == sorted(str(p) for p in gone if int(p.stem) not in (250, 508))
     data = DATASETS.get("coco")(**params, max_missing=0.05).load()
     assert len(data.train) == 123 and data.meta["missing_images"]["train"]["count"] == 3

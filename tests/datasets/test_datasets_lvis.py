@@ -131,16 +131,16 @@ def test_native_labels_build_a_manifest_and_simulation_protocols_are_refused(tmp
 
 
 def test_bad_inputs_name_file_and_field(tmp_path):
-    root = write_lvis(tmp_path, train_images=[image(10, "train2017", [424242], [])])
+    root = write_lvis(tmp_path, train_images=[image(10, "train2017", [424242], [])], train_anns=[annotation(1, 10, A)])
     with pytest.raises(DataError, match=r"lvis_v1_train\.json: field 'neg_category_ids': category 424242"):
         load(root)
     bare = image(10, "train2017", [], [])
     del bare["coco_url"]
     with pytest.raises(DataError, match="field 'coco_url'"):
-        load(write_lvis(tmp_path, train_images=[bare]))
+        load(write_lvis(tmp_path, train_images=[bare], train_anns=[annotation(1, 10, A)]))
     del bare["neg_category_ids"]
     with pytest.raises(DataError, match="field 'neg_category_ids'"):
-        load(write_lvis(tmp_path, train_images=[bare]))
+        load(write_lvis(tmp_path, train_images=[bare], train_anns=[annotation(1, 10, A)]))
     good = write_lvis(tmp_path / "good")
     (good / "annotations" / "lvis_v1_val.json").write_text('{"images": [\n}')
     with pytest.raises(DataError, match=r"lvis_v1_val\.json:2: malformed JSON"):

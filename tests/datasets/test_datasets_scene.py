@@ -48,5 +48,5 @@ def test_root_reads_another_copy_and_names_a_missing_file(tmp_path):
     with pytest.raises(DataError, match=r"nowhere/scene.npz: dataset 'scene': scene.npz not found"):
         DATASETS.get("scene")(root=str(tmp_path / "nowhere")).load()
     np.savez(tmp_path / "scene.npz", X_train=np.zeros((2, 3), np.float32))
-    with pytest.raises(DataError, match="scene.npz: dataset 'scene': lacks the key"):
+    with pytest.raises(DataError, match="scene.npz: field 'X_test': dataset 'scene': lacks the key"):
         DATASETS.get("scene")(root=str(tmp_path)).load()

@@ -87,12 +87,14 @@ def test_check_images_modes(tmp_path):
 
 def test_missing_images_refused_above_threshold_with_list_file(tmp_path):
     split = _split_with_images(tmp_path, n_missing=2)
-    listing = tmp_path / "lists" / "missing.txt"
-    with pytest.raises(DataError, match=r"2 of 10 images missing.*20\.00% > max_missing=0\.1.*missing\.txt"):
-        drop_bad_images(split, "exists", 0.1, listing, "toy")
+    lists = tmp_path / "lists"
+    with pytest.raises(DataError, match=r"2 of 10 images missing.*20\.00% > max_missing=0\.1.*missing-[0-9-]+\.txt"):
+        drop_bad_images(split, "exists", 0.1, lists, "missing", "toy")
+    (listing,) = lists.glob("missing-*.txt")
     assert listing.read_text().splitlines() == split.images[:2]
-    kept = drop_bad_images(split, "exists", 0.2, listing, "toy")
+    kept = drop_bad_images(split, "exists", 0.2, lists, "missing", "toy")
     assert kept.dropped.tolist() == [0, 1] and len(kept.split) == 8
+    assert kept.list_path != listing and listing.read_text().splitlines() == split.images[:2]
     assert kept.split.ids == [str(i) for i in range(2, 10)]
     assert np.array_equal(kept.split.labels, split.labels[2:])
 

@@ -286,12 +286,12 @@ def test_through_get_dataset_and_the_cli(tmp_path):
     refused = CliRunner().invoke(app, ["run", "--dataset", "scene+rpa[p=1]", "--store", store, "--quiet"])
     assert refused.exit_code == 2
     assert [line for line in refused.output.splitlines() if line.startswith("error:")] == [
-        "error: protocol 'rpa[p=1.0]' on the 1211 x 6 training labels: no annotated entries remain (every training "
+        "error: protocol 'rpa[p=1.0]' on dataset 'scene+rpa[p=1.0]': no annotated entries remain (every training "
         "label is un-annotated), so there is nothing to train on; choose parameters that keep some annotations"]
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # the CLI prints each warning as one line (bench.cli.app)
         kept = CliRunner().invoke(app, ["run", "--dataset", "scene+fpc[n_s=100000]", "--epochs", "1", "--store", store,
                                         "--quiet"])
     assert kept.exit_code == 0, kept.output
-    assert "warning: protocol 'fpc[n_s=100000]' on the 1211 x 6 training labels changes nothing: all 7266" in (
+    assert "warning: protocol 'fpc[n_s=100000]' on dataset 'scene+fpc[n_s=100000]' changes nothing: all 7266" in (
         kept.output)
