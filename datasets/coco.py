@@ -26,7 +26,7 @@ from bench.io.checks import require_disjoint, require_rows, require_unique
 from bench.io.cole import cole_order, cole_val_index
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.io.jsonfields import entries, get_int, get_str, read_json, top_object
+from bench.io.jsonfields import entries, get_int, get_str, index_by_id, read_json, top_object
 from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS
 
@@ -35,18 +35,6 @@ RELEASES = {
                          {"train": 82081, "test": 40137}),
     "2017": KnownRelease("COCO 2017", 80, "d7654b26101572841ed1cd80aa03aa60e35f1b8acb4aea6906c4066886f16e07"),
 }
-
-
-def _index_by_id(items: list[dict], key: str, path: Path) -> dict[int, dict]:
-    """``{entry id: entry}`` of one list of the JSON; ``DataError`` on an ill-typed or repeated id."""
-    index: dict[int, dict] = {}
-    for i, item in enumerate(items):
-        item_id = get_int(item, "id", path, f"{key}[{i}]")
-        if item_id in index:
-            raise DataError(f"{key}[{i}]: id {item_id} already used by an earlier entry (ids must be unique)",
-                            path, field="id")
-        index[item_id] = item
-    return index
 
 
 def load_coco_split(json_path: Path, order: str = "id") -> tuple[np.ndarray, list[int], list[str], list[str]]:
@@ -58,9 +46,9 @@ def load_coco_split(json_path: Path, order: str = "id") -> tuple[np.ndarray, lis
     least one annotation (pycocotools' ``imgToAnns`` keys)."""
     doc = top_object(read_json(json_path, "COCO annotations"), json_path)
     images, anns, categories = (entries(doc, key, json_path) for key in ("images", "annotations", "categories"))
-    cats = _index_by_id(categories, "categories", json_path)
-    imgs = _index_by_id(images, "images", json_path)
-    _index_by_id(anns, "annotations", json_path)
+    cats = index_by_id(categories, "categories", json_path)
+    imgs = index_by_id(images, "images", json_path)
+    index_by_id(anns, "annotations", json_path)
     cat_ids = sorted(cats)
     names = [get_str(cats[c], "name", json_path, f"category {c}") for c in cat_ids]
     require_unique(names, json_path, "name", "category name")

@@ -30,7 +30,7 @@ from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.checks import require_disjoint, require_rows, require_unique
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.io.jsonfields import entries, get_int, get_int_list, get_str, read_json, top_object
+from bench.io.jsonfields import entries, get_int, get_int_list, get_str, index_by_id, read_json, top_object
 from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.io.sparse_labels import csr_from_triplets
 
@@ -52,18 +52,6 @@ def _image_path(image: dict, image_id: int, images_root: Path, json_path: Path) 
     return str(images_root.joinpath(*parts[-2:]))
 
 
-def _index_by_id(items: list[dict], key: str, path: Path) -> dict[int, dict]:
-    """``{entry id: entry}`` of one list of the JSON; ``DataError`` on an ill-typed or repeated id."""
-    index: dict[int, dict] = {}
-    for i, item in enumerate(items):
-        item_id = get_int(item, "id", path, f"{key}[{i}]")
-        if item_id in index:
-            raise DataError(f"{key}[{i}]: id {item_id} already used by an earlier entry (ids must be unique)",
-                            path, field="id")
-        index[item_id] = item
-    return index
-
-
 def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustive_as_unannotated: bool):
     """(Split, categories sorted by id, not-exhaustive CSR bool, stats) of one LVIS JSON.
 
@@ -71,9 +59,9 @@ def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustiv
     category lists naming categories of ``categories``, annotations naming images of ``images``."""
     doc = top_object(read_json(json_path, "LVIS annotations"), json_path)
     images, anns, categories = (entries(doc, key, json_path) for key in ("images", "annotations", "categories"))
-    by_id = _index_by_id(categories, "categories", json_path)
-    imgs = _index_by_id(images, "images", json_path)
-    _index_by_id(anns, "annotations", json_path)
+    by_id = index_by_id(categories, "categories", json_path)
+    imgs = index_by_id(images, "images", json_path)
+    index_by_id(anns, "annotations", json_path)
     cats = [by_id[c] for c in sorted(by_id)]
     names = [get_str(c, "name", json_path, f"category {c['id']}") for c in cats]
     require_unique(names, json_path, "name", "category name")

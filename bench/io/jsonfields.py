@@ -98,3 +98,15 @@ def get_int_list(entry: dict, key: str, path: str | Path, where: str) -> list[in
     if bad is not None:
         raise DataError(f"{where}: expected a list of integers, holds {json_type(value[bad])}", path, field=key)
     return value
+
+
+def index_by_id(items: list[dict], key: str, path: str | Path) -> dict[int, dict]:
+    """``{entry id: entry}`` of one list of the JSON; ``DataError`` on an ill-typed or repeated id."""
+    index: dict[int, dict] = {}
+    for i, item in enumerate(items):
+        item_id = get_int(item, "id", path, f"{key}[{i}]")
+        if item_id in index:
+            raise DataError(f"{key}[{i}]: id {item_id} already used by an earlier entry (ids must be unique)",
+                            path, field="id")
+        index[item_id] = item
+    return index
