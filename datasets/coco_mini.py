@@ -1,6 +1,6 @@
 """coco-mini: 256 real COCO-2017 images as 128-px thumbnails, vendored for the real-image path.
 
-The ``coco`` dataset plugin (pycocotools loader) reads the vendored ``datasets/data/coco_mini/``
+The ``coco`` dataset plugin reads the vendored ``datasets/data/coco_mini/``
 (see its SOURCE.md): training split = the first 128 train2017 images, test split = the first 128
 val2017 images, 80 categories in COCO-id order; images without any object are left out, as in
 ``coco``. Fully labelled, so the simulation protocols apply. Small enough to train on a CPU in about

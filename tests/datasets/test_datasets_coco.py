@@ -153,3 +153,26 @@ def test_malformed_json_and_bad_fields_name_file_line_field(first128, tmp_path):
     path.write_text(json.dumps(raw))
     with pytest.raises(DataError, match="field 'image_id'"):
         DATASETS.get("coco")(**coco_params(root, check_images="off")).load()
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_our_coco_reader_gives_pycocotools_labels_on_valid_files(split):
+    """The plugin reads the JSON itself to type-check it and refuse duplicate ids (pycocotools
+    silently overwrites a repeated image id); on a valid file it must give pycocotools' labels."""
+    from pycocotools.coco import COCO
+
+    from bench.core.resources import shipped
+
+    path = shipped("datasets") / "data" / "coco_mini" / "annotations" / f"instances_{split}.json"
+    coco = COCO(str(path))
+    cat_ids = sorted(coco.getCatIds())
+    image_ids = sorted(coco.imgToAnns)
+    expected = np.full((len(image_ids), len(cat_ids)), NEG, dtype=np.int8)
+    for row, image_id in enumerate(image_ids):
+        for ann in coco.imgToAnns[image_id]:
+            expected[row, cat_ids.index(ann["category_id"])] = POS
+    data = DATASETS.get("coco-mini")().load()
+    labels = data.train.labels if split == "train" else data.test.labels
+    assert [int(i) for i in (data.train.ids if split == "train" else data.test.ids)] == image_ids
+    assert np.array_equal(np.asarray(labels), expected)
+    assert data.class_names == [coco.cats[c]["name"] for c in cat_ids]
