@@ -26,7 +26,7 @@ from bench.io.checks import require_disjoint, require_rows, require_unique
 from bench.io.cole import cole_order, cole_val_index
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.io.jsonfields import entries, get_int, get_str, index_by_id, read_json, top_object
+from bench.io.jsonfields import annotation_pairs, entries, get_str, index_by_id, read_json, top_object
 from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS
 
@@ -56,12 +56,7 @@ def load_coco_split(json_path: Path, order: str = "id") -> tuple[np.ndarray, lis
     require_unique(list(files.values()), json_path, "file_name", "file_name")
     column = {cat_id: c for c, cat_id in enumerate(cat_ids)}
     pairs = []
-    for i, ann in enumerate(anns):
-        image_id = get_int(ann, "image_id", json_path, f"annotations[{i}]")
-        category_id = get_int(ann, "category_id", json_path, f"annotations[{i}]")
-        if image_id not in imgs:
-            raise DataError(f"annotation refers to image {image_id}, absent from 'images'", json_path,
-                            field="image_id")
+    for image_id, category_id in annotation_pairs(anns, imgs, json_path):
         if category_id not in column:
             raise DataError(f"category {category_id} is not in 'categories'", json_path, field="category_id")
         pairs.append((image_id, column[category_id]))

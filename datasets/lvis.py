@@ -30,7 +30,15 @@ from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.checks import require_disjoint, require_rows, require_unique
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.integrity import VERIFY_LEVELS, KnownRelease, verify_release
-from bench.io.jsonfields import entries, get_int, get_int_list, get_str, index_by_id, read_json, top_object
+from bench.io.jsonfields import (
+    annotation_pairs,
+    entries,
+    get_int_list,
+    get_str,
+    index_by_id,
+    read_json,
+    top_object,
+)
 from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.io.sparse_labels import csr_from_triplets
 
@@ -67,12 +75,7 @@ def load_lvis_split(json_path: Path, images_root: Path, keep: str, not_exhaustiv
     require_unique(names, json_path, "name", "category name")
     column = {c["id"]: j for j, c in enumerate(cats)}
     positives_of: dict[int, set[int]] = {}
-    for i, ann in enumerate(anns):
-        image_id = get_int(ann, "image_id", json_path, f"annotations[{i}]")
-        category_id = get_int(ann, "category_id", json_path, f"annotations[{i}]")
-        if image_id not in imgs:
-            raise DataError(f"annotation refers to image {image_id}, absent from 'images'", json_path,
-                            field="image_id")
+    for image_id, category_id in annotation_pairs(anns, imgs, json_path):
         positives_of.setdefault(image_id, set()).add(category_id)
     rows, cols, flags, ne_rows, ne_cols, kept = [], [], [], [], [], []
     for image_id in sorted(imgs):

@@ -110,3 +110,16 @@ def index_by_id(items: list[dict], key: str, path: str | Path) -> dict[int, dict
                             path, field="id")
         index[item_id] = item
     return index
+
+
+def annotation_pairs(anns: list[dict], images: dict[int, dict], path: str | Path) -> list[tuple[int, int]]:
+    """``(image_id, category_id)`` of every annotation, both integers, each image one of
+    ``images``; ``DataError`` naming the field otherwise (categories are checked by the caller)."""
+    pairs = []
+    for i, ann in enumerate(anns):
+        image_id = get_int(ann, "image_id", path, f"annotations[{i}]")
+        category_id = get_int(ann, "category_id", path, f"annotations[{i}]")
+        if image_id not in images:
+            raise DataError(f"annotation refers to image {image_id}, absent from 'images'", path, field="image_id")
+        pairs.append((image_id, category_id))
+    return pairs
