@@ -42,6 +42,12 @@ class RunError(BenchError, RuntimeError):
     exit_code = EXIT_FAILED
 
 
+class RunNoteWarning(UserWarning):
+    """A note about a finished run that a reader must see beside its result (e.g. a selective run
+    that degenerated, a backbone that started from random weights): emitted once when the run is
+    made, and kept as one line in the run record's ``extra["notes"]``."""
+
+
 @contextmanager
 def writing(path: str | Path | None) -> Iterator[None]:
     """Turn an ``OSError`` raised while writing the user's output ``path`` into an ``InputError``
