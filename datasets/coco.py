@@ -76,6 +76,8 @@ class Coco(ImageDataset):
 
     version = "1"
     description = "MS-COCO 2014 image-level labels from instances_{train,val}2014.json (80 classes)"
+    data_folder = "coco"
+    root_layout = "annotations/instances_train2014.json, annotations/instances_val2014.json, train2014/, val2014/"
     parameters = {
         "root": Param(None, type=str, help="COCO folder holding annotations/ and train2014/, val2014/"),
         "year": Param("2014", choices=("2014", "2017"), help="release: file and folder names, known sizes"),

@@ -117,6 +117,9 @@ class Lvis(ImageDataset):
 
     version = "1"
     description = "LVIS v1 image-level labels: 1,203 classes, positives + verified negatives, rare/common/frequent"
+    data_folder = "lvis"
+    root_layout = ("the COCO 2017 images train2017/, val2017/ and annotations/lvis_v1_train.json, "
+                   "annotations/lvis_v1_val.json")
     parameters = {
         "root": Param(None, type=str, help="folder holding the COCO 2017 images (train2017/, val2017/)"),
         "annotations": Param("annotations", help="folder of the LVIS JSONs, relative to root"),

@@ -44,6 +44,9 @@ class OpenImagesV3(ImageDataset):
     version = "1"
     description = "OpenImages V3 (2017_11) human-verified image-level labels, 5,000 classes, groups G1-G5"
     image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
+    data_folder = "openimages"
+    root_layout = ("2017_11/train/annotations-human.csv, 2017_11/test/annotations-human.csv, "
+                   "2017_11/classes-trainable.txt, train/, test/")
     parameters = {
         "root": Param(None, type=str, help="folder holding the release folder and train/, test/ images"),
         "release": Param("2017_11", help="release folder, relative to root"),

@@ -66,6 +66,9 @@ class OpenImagesV6(ImageDataset):
     version = "1"
     description = "OpenImages V6 human-verified image-level labels (9,605 trainable classes), sparse"
     image_size = 224  # the CSL recipe trains OpenImages at 224 (448 elsewhere)
+    data_folder = "openimages"
+    root_layout = ("oidv6-train-annotations-human-imagelabels.csv, test-annotations-human-imagelabels.csv, "
+                   "oidv6-classes-trainable.txt, train/, test/ (or data.csv with layout=miil)")
     parameters = {
         "root": Param(None, type=str, help="folder holding the label CSVs, class files and train/, test/ images"),
         "layout": Param("human-labels", choices=("human-labels", "miil"), help="official CSVs or MIIL's data.csv"),

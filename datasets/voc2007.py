@@ -76,6 +76,8 @@ class Voc2007(ImageDataset):
 
     version = "1"
     description = "PASCAL VOC 2007 from ImageSets/Main (20 classes; difficult = un-annotated by default)"
+    data_folder = "voc"
+    root_layout = "ImageSets/Main/<class>_{trainval,test}.txt and JPEGImages/ (the VOC2007 folder or its VOCdevkit)"
     parameters = {
         "root": Param(None, type=str, help="the VOC2007 folder (holding ImageSets/ and JPEGImages/) or VOCdevkit"),
         "difficult": Param("unannotated", choices=tuple(DIFFICULT), help="label of 'difficult' (0) entries"),

@@ -8,7 +8,10 @@ natively partial one (LVIS, OpenImages) is used as-is.
 
 Declared attributes, each with its default on ``DatasetPlugin``: ``version`` ("1"), ``description``
 (the class's own docstring's first line when it declares none), ``parameters`` ({}), ``modality`` ("features": each
-split carries ``features``; "images": each split carries image paths).
+split carries ``features``; "images": each split carries image paths), ``data_folder`` (None) and
+``root_layout`` (""): a dataset read from a ``root`` folder names its conventional folder under
+``$BENCH_DATA`` (e.g. ``"coco"``) and the files that folder must hold, so the engine can fill in a
+missing ``root`` (``bench.runs.data_roots``) and say what is needed when it cannot.
 
 An image dataset subclasses ``ImageDataset`` and implements ``read() -> DatasetData`` instead of
 ``load``: the base class adds the image-check parameters (``check_images``, ``max_missing``,
@@ -38,6 +41,8 @@ class DatasetPlugin(Parameterised):
     parameters: ClassVar[dict[str, Param]] = {}
     modality: ClassVar[str] = "features"
     is_default: ClassVar[bool] = False
+    data_folder: ClassVar[str | None] = None
+    root_layout: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -5,7 +5,8 @@ loss_fn = bench.get_method("negative")                  # a Method: loss_fn.loss
 ds = bench.get_dataset("scene+rpa[p=0.5]", split_seed=0)  # ds.data (DatasetData), ds.manifest (Manifest)
 ```
 A dataset selector without ``+protocol`` uses the dataset's own labels (complete for a fully
-labelled dataset, native partial labels for LVIS / OpenImages).
+labelled dataset, native partial labels for LVIS / OpenImages). A selector without ``root`` gets the
+user's stored or ``$BENCH_DATA`` folder (``bench.runs.data_roots``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bench.labels.protocols import resolve_protocol_params
 from bench.plugins.dataset import DatasetData, DatasetPlugin
 from bench.plugins.registry import DATASETS, METHODS
 from bench.plugins.selectors import format_selector, parse_dataset_selector, parse_selector
+from bench.runs.data_roots import fill_root, require_root
 
 if TYPE_CHECKING:
     from bench.plugins.method import Method
@@ -109,7 +111,8 @@ def get_method(selector_or_name: str, **params: Any) -> Method:
 def resolve_dataset(selector: str) -> ResolvedDataset:
     """Type a dataset selector's parameters and its protocol's, without loading any data."""
     parsed = parse_dataset_selector(selector)
-    plugin = DATASETS.get(parsed.dataset.name)(**parsed.dataset.params)
+    cls = DATASETS.get(parsed.dataset.name)
+    plugin = cls(**fill_root(cls, parsed.dataset.params))
     protocol, protocol_params = None, {}
     if parsed.protocol is not None:
         protocol = parsed.protocol.name
@@ -130,6 +133,7 @@ def check_splits(data: DatasetData) -> None:
 
 def prepare(resolved: ResolvedDataset, split_seed: int = 0, val_fraction: float = 0.2) -> PreparedDataset:
     """Load and check the dataset, build the manifest of (protocol, split seed, validation fraction)."""
+    require_root(resolved.plugin)
     data = resolved.plugin.load()
     check_splits(data)
     manifest = build_manifest(
