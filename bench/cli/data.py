@@ -113,6 +113,41 @@ def prepare_command(selector: str = typer.Argument(..., help="dataset selector")
     Console(stderr=True).print(f"wrote {path}", markup=False, highlight=False)
 
 
+@data_app.command("root", epilog="Example: bench data root lvis /data/coco2017")
+def root_command(name: str | None = typer.Argument(None, help="dataset plugin name, e.g. lvis (none: list all)"),
+                 folder: Path | None = typer.Argument(None, help="its data folder (none: show the stored one)"),
+                 unset: bool = typer.Option(False, "--unset", help="forget the stored folder of NAME")) -> None:
+    """Say once where a dataset's files live; selectors without root=... then use it."""
+    from bench.core.user_config import data_roots, save_data_root, user_config_path
+    from bench.plugins.registry import DATASETS
+    from bench.runs.data_roots import uses_root
+
+    out = Console(soft_wrap=True)
+    if name is None:
+        roots = data_roots()
+        out.print(f"user config {user_config_path()}", markup=False, highlight=False)
+        for dataset, path in roots.items():
+            out.print(f"{dataset}: {path}", markup=False, highlight=False)
+        if not roots:
+            out.print("no data roots stored (bench data root NAME PATH)", markup=False, highlight=False)
+        return
+    cls = DATASETS.get(name)
+    if not uses_root(cls):
+        raise typer.BadParameter(f"dataset '{name}' reads no root folder", param_hint="NAME")
+    if unset or folder is None:
+        if unset:
+            save_data_root(name, None)
+            out.print(f"{name}: stored root removed", markup=False, highlight=False)
+        else:
+            out.print(f"{name}: {data_roots().get(name, '(none stored)')}", markup=False, highlight=False)
+        return
+    resolved = folder.expanduser().resolve()
+    if not resolved.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
+    path = save_data_root(name, str(resolved))
+    out.print(f"{name}: {resolved} (stored in {path})", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Mount the ``data`` command group on the bench CLI."""
     app.add_typer(data_app, name="data")
