@@ -32,6 +32,6 @@ def execute_distributed(config: RunConfig, store: Store, *, force: bool = False,
         return RunOutcome("skipped", done) if here.is_main else None
     if here.is_main:
         return execute(resolved, store, force=True, progress=progress)
-    prepared = prepare(resolved.dataset, config.split_seed, config.val_fraction)
+    prepared = prepare(resolved.dataset, config.split_seed, config.val_fraction, resolved.run.val_labels)
     get_mode(config.mode).run(resolved, prepared, store, False)
     return None

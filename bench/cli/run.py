@@ -39,6 +39,9 @@ def run(
     seed: int = typer.Option(0, help="training seed (initialisation, batch order)"),
     split_seed: int = typer.Option(0, help="seed of the partial-label protocol and the validation carve"),
     val_fraction: float = typer.Option(0.2, help="fraction of the training rows held out for model selection"),
+    val_labels: str | None = typer.Option(None, help="labels the model is selected on: partial (the protocol's) or "
+                                                     "clean (true labels); default: clean for single-positive, "
+                                                     "else partial"),
     mode: str | None = typer.Option(None, help="linear (a head on features; default) or finetune (image "
                                                   "backbones end to end); default: the recipe's"),
     recipe: str | None = typer.Option(None, help="recipe name in recipes/ or a .yaml path (default: csl for "
@@ -87,7 +90,8 @@ def run(
     mode, run_recipe = recipe_for_run(mode, image_dataset, recipe, overrides)
     config = RunConfig(
         method=method, dataset=dataset, seed=seed, split_seed=split_seed,
-        val_fraction=val_fraction, mode=mode, select_on=select_on, evaluator=evaluator, device=device,
+        val_fraction=val_fraction, val_labels=val_labels, mode=mode, select_on=select_on, evaluator=evaluator,
+        device=device,
         recipe=run_recipe, prior_path=str(prior_path) if prior_path is not None else None, workers=workers,
         resume=resume,
     )

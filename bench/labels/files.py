@@ -102,10 +102,14 @@ def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | N
         return np.load(path, allow_pickle=False), None
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
+    if "metadata_json" in arrays and "labels_indptr" in arrays:
+        raise PartialLabelFileError(f"{path}: this is a bench manifest (bench data prepare --out); use it as "
+                                    f"+manifest[path={path}], which also keeps its split")
     if key is None:
         candidates = [name for name, arr in arrays.items() if arr.ndim == 2]
         if len(candidates) != 1:
-            raise PartialLabelFileError(f"{path}: give key=, one of the 2-D arrays: {', '.join(candidates)}")
+            listed = ", ".join(candidates) if candidates else "none (it holds no 2-D array)"
+            raise PartialLabelFileError(f"{path}: give key=, one of the 2-D arrays: {listed}")
         key = candidates[0]
     if key not in arrays:
         raise PartialLabelFileError(

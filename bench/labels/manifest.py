@@ -2,7 +2,9 @@
 
 ``build_manifest`` applies a protocol (``bench.labels.protocols``) to the WHOLE official training split,
 then carves a validation split from it (seeded, ``val_fraction`` of the rows, or the dataset's
-reference ``val_index``); validation labels stay partial. Test labels are not part of it.
+reference ``val_index``); validation labels stay partial. Test labels are not part of it. Protocol
+``manifest[path=m.npz]`` reads a saved manifest back instead (``read_shared_manifest``), so two
+groups train on bit-identical splits.
 
 ``sha256`` covers everything that defines the setup, canonically:
 ``sha256(json(metadata, sorted keys, compact) + b"\\0" + train_index + val_index + labels)`` with the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,7 +137,7 @@ class Manifest:
                 arrays = {k: archive[k] for k in ("train_index", "val_index")}
                 truth = [archive[k] if k in archive.files else None
                          for k in ("true_positives", "true_positives_val")]
-        except (OSError, KeyError, ValueError) as err:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise ManifestError(f"{path}: not a readable bench manifest ({err})") from None
         if meta.get("format") != FORMAT_VERSION:
             raise ManifestError(f"{path}: manifest format {meta.get('format')!r}, expected {FORMAT_VERSION}")
@@ -150,6 +153,50 @@ class Manifest:
         if manifest.compute_sha256() != manifest.sha256:
             raise ManifestError(f"{path}: sha256 mismatch: the file's content differs from its recorded sha256")
         return manifest
+
+
+def read_shared_manifest(params: dict[str, Any], shape: tuple[int, int],
+                         class_names: list[str] | None = None) -> Manifest:
+    """The manifest of protocol ``manifest[path=..., sha256=...]``, checked against the dataset it is
+    used on: its sha256 (recomputed on load, and equal to ``sha256`` when given), its label shape
+    (official training rows x classes) and, when given, its class list. ``ManifestError`` naming the
+    file and what differs."""
+    path = params["path"]
+    manifest = Manifest.load(path)
+    expected = params.get("sha256")
+    if expected and manifest.sha256 != expected:
+        raise ManifestError(f"{path}: manifest sha256 {manifest.sha256} is not the expected {expected}")
+    if tuple(manifest.labels.shape) != tuple(shape):
+        raise ManifestError(f"{path}: the manifest labels {manifest.labels.shape[0]} x {manifest.labels.shape[1]} "
+                            f"training rows x classes; this dataset has {shape[0]} x {shape[1]}")
+    if class_names is not None and list(manifest.class_names) != list(class_names):
+        first = next(i for i, (a, b) in enumerate(zip(manifest.class_names, class_names)) if a != b)
+        raise ManifestError(f"{path}: class list differs from the dataset's at class {first} "
+                            f"({manifest.class_names[first]!r} vs {class_names[first]!r})")
+    return manifest
+
+
+def _shared_split(data: DatasetData, params: dict[str, Any], split_seed: int, val_fraction: float,
+                  full: LabelMatrix) -> Manifest:
+    """``build_manifest`` under protocol ``manifest``: the saved manifest itself, after checking that
+    the run asks for its split seed and validation fraction, and (fully labelled datasets) that
+    every annotated entry it holds agrees with the dataset's labels, so it is this dataset's."""
+    manifest = read_shared_manifest(params, full.shape, list(data.class_names))
+    path = params["path"]
+    if int(split_seed) != manifest.split_seed or abs(float(val_fraction) - manifest.val_fraction) > 1e-12:
+        raise ManifestError(f"{path}: the manifest was built with split_seed {manifest.split_seed} and "
+                            f"val_fraction {manifest.val_fraction:g}; run with the same (got split_seed "
+                            f"{split_seed}, val_fraction {val_fraction:g})")
+    if data.fully_labelled:
+        partial, truth = canonical_csr(manifest.labels), sp.csr_array(canonical_csr(full))
+        rows = np.repeat(np.arange(partial.shape[0]), np.diff(partial.indptr))
+        disagree = np.flatnonzero(np.asarray(truth[rows, partial.indices]).ravel() != partial.data)
+        if disagree.size:
+            row, col = int(rows[disagree[0]]), int(partial.indices[disagree[0]])
+            raise ManifestError(f"{path}: training row {row}, class {data.class_names[col]!r} is "
+                                f"{int(partial.data[disagree[0]])} in the manifest but not in this dataset's labels: "
+                                "the manifest belongs to another dataset or version")
+    return manifest
 
 
 def manifest_sha256(metadata: dict[str, Any], train_index: np.ndarray, val_index: np.ndarray,
@@ -191,6 +238,8 @@ def build_manifest(data: DatasetData, protocol: str | None, protocol_params: dic
     if isinstance(split_seed, bool) or not isinstance(split_seed, (int, np.integer)):
         raise ManifestError(f"split_seed must be an int, got {split_seed!r}")
     full = validate_labels(data.train.labels, f"dataset '{data.name}' training labels", data.num_classes)
+    if protocol is not None and get_protocol(protocol).defines_split:
+        return _shared_split(data, resolve_protocol_params(protocol, protocol_params), split_seed, val_fraction, full)
     if protocol is None:
         if protocol_params:
             raise ManifestError(f"native labels (no protocol) take no parameters; got {sorted(protocol_params)}")

@@ -53,7 +53,12 @@ class ProtocolContext:
 @dataclass(frozen=True)
 class ProtocolSpec:
     """One protocol: its declared parameters (``required`` ones have no default), a description,
-    the function ``(labels, params, context) -> LabelMatrix``, and whether it needs full labels."""
+    the function ``(labels, params, context) -> LabelMatrix``, whether it needs full labels, and
+    the validation labels its runs select models on by default (``validation_labels``): "partial"
+    (the protocol's own labels of the validation rows) or "clean" (their true labels), for
+    protocols that leave no annotated negative to validate on (Cole et al. and Large Loss Matters
+    validate single-positive runs on clean labels). A protocol that ``defines_split`` (``manifest``)
+    also fixes the training / validation rows (``bench.labels.manifest.build_manifest``)."""
 
     name: str
     description: str
@@ -61,6 +66,8 @@ class ProtocolSpec:
     function: Callable[[LabelMatrix, dict, ProtocolContext], LabelMatrix]
     required: tuple[str, ...] = ()
     needs_full_labels: bool = True
+    validation_labels: str = "partial"
+    defines_split: bool = False
 
 
 def protocol_seed(split_seed: int, name: str) -> int:
@@ -101,6 +108,14 @@ def _files(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatr
     return canonical_csr(out) if is_sparse(labels) else to_dense(out)
 
 
+def _manifest(labels: LabelMatrix, params: dict, ctx: ProtocolContext) -> LabelMatrix:
+    """The partial labels of a saved manifest (``bench data prepare --out``), read back and checked
+    (``bench.labels.manifest.shared_manifest``); its rows and carve are used by ``build_manifest``."""
+    from bench.labels.manifest import read_shared_manifest  # the manifest module builds on this one
+
+    return read_shared_manifest(params, labels.shape).labels
+
+
 PROTOCOLS: dict[str, ProtocolSpec] = {
     spec.name: spec
     for spec in (
@@ -112,15 +127,26 @@ PROTOCOLS: dict[str, ProtocolSpec] = {
                      {"n_s": Param(1000, int, min=0, help="annotations kept per class and sign, >= 0")}, _fpc),
         ProtocolSpec("single-positive", "one positive per image chosen uniformly (Cole et al. 2021)",
                      {"draw": Param("seeded", str, help="seeded (split_seed) or cole (their RandomState(1200))",
-                                    choices=("seeded", "cole"))}, _single_positive),
+                                    choices=("seeded", "cole"))}, _single_positive,
+                     validation_labels="clean"),
         ProtocolSpec("files", "a published partial-label file read as-is",
                      {"path": Param(None, str, help=".npz/.npy (our/Cole or CSL encoding) or .txt[.gz] lists"),
                       "key": Param(None, str, help="array name inside an .npz"),
                       "encoding": Param("ours", str, help="ours (= Cole, Hill 0/1) or csl",
                                         choices=("ours", "csl"))},
                      _files, ("path",), needs_full_labels=False),
+        ProtocolSpec("manifest", "a saved manifest (bench data prepare --out): its labels and split, bit for bit",
+                     {"path": Param(None, str, help="the .npz written by bench data prepare"),
+                      "sha256": Param(None, str, help="the manifest sha256 it must have (optional)")},
+                     _manifest, ("path",), needs_full_labels=False, defines_split=True),
     )
 }
+
+
+def default_val_labels(protocol: str | None) -> str:
+    """The validation labels a run under ``protocol`` (None: the dataset's own labels) selects its
+    model on unless told otherwise: the protocol's ``validation_labels``, else "partial"."""
+    return "partial" if protocol is None else get_protocol(protocol).validation_labels
 
 
 def get_protocol(name: str) -> ProtocolSpec:
@@ -214,15 +240,15 @@ def _check_outcome(name: str, params: Mapping[str, Any], labels: LabelMatrix, ou
 def protocol_identity(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """What a run's configuration hash records about a protocol: its name and resolved parameters,
     a hash of the source of the protocol modules (this one and the sampling and file readers it
-    uses), and for ``files`` the sha256 of the file's content, so an edited file is a new
+    uses), and for ``files`` and ``manifest`` the sha256 of the file's content, so an edited file is a new
     configuration rather than a silent merge with the old results."""
     digest = hashlib.sha256()
     for module in (sys.modules[__name__], sampling, files):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     identity = {"name": name, "params": dict(params), "source_hash": digest.hexdigest()[:16]}
-    if name == "files":
+    if name in ("files", "manifest"):
         path = Path(params["path"])
         if not path.is_file():
-            raise ProtocolError(f"protocol 'files': no file at {path}")
+            raise ProtocolError(f"protocol '{name}': no file at {path}")
         identity["file_sha256"] = file_sha256(path)
     return identity

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.core.hashing import json_sha256
 from bench.core.version import __version__
-from bench.labels.protocols import protocol_identity
+from bench.labels.protocols import default_val_labels, protocol_identity
 from bench.metrics import EVALUATORS
-from bench.plugins.method import Method
 from bench.plugins.registry import plugin_identity
 from bench.runs.artifacts import artifact_config
 from bench.runs.modes import ConfigError, get_mode
 from bench.runs.recipe import Recipe
-from bench.runs.resolve import ResolvedDataset, method_selector, resolve_dataset
+from bench.runs.resolve import VAL_LABELS, ResolvedDataset, method_selector, resolve_dataset
+
+if TYPE_CHECKING:
+    from bench.plugins.method import Method
 
 SELECT_POLICIES = ("val", "last", "test")
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGERs (signed 64 bit)
@@ -38,6 +40,8 @@ class RunConfig:
 
     ``device``, ``workers`` (image loader processes; None: ``default_workers``) and ``resume`` (continue from the
     configuration's last checkpoint, ``--mode finetune``) say how a run computes, not what: they are
+    ``val_labels`` (None: the protocol's default, ``bench.labels.protocols.default_val_labels``) is
+    resolved to "partial" or "clean" and recorded in the configuration's split.
     not part of the configuration hash.
     """
 
@@ -56,6 +60,7 @@ class RunConfig:
     resume: bool = False
 
 
+    val_labels: str | None = None
 @dataclass
 class ResolvedRun:
     """A run with its method object, resolved dataset, configuration dict and hash; ``run.recipe``
@@ -95,6 +100,8 @@ def check_options(run: RunConfig) -> None:
         (0.0 <= run.val_fraction < 1.0, f"val_fraction must be in [0, 1); got {run.val_fraction}"),
         (run.select_on != "val" or run.val_fraction > 0,
          "select_on 'val' needs a validation split: val_fraction > 0 (or select on 'last')"),
+        (run.val_labels in (None, *VAL_LABELS),
+         f"val_labels must be one of {', '.join(VAL_LABELS)}; got '{run.val_labels}'"),
     ]
     for ok, message in checks:
         if not ok:
@@ -128,13 +135,14 @@ def resolve_config(run: RunConfig, dataset: ResolvedDataset | None = None) -> Re
     reason = method.compatible(run.mode, dataset_class, processes=processes())
     if reason:
         raise ConfigError(f"method '{selector}' cannot train in mode '{run.mode}' on '{dataset_class.name}': {reason}")
-    run = replace(run, recipe=recipe)
+    run = replace(run, recipe=recipe, val_labels=run.val_labels or default_val_labels(dataset.protocol))
     config = {
         "bench_version": __version__,
         "method": {**plugin_identity(cls), "params": method.params},
         "dataset": {**plugin_identity(dataset_class), "params": dict(dataset.plugin.params)},
         "protocol": None if dataset.protocol is None else protocol_identity(dataset.protocol, dataset.protocol_params),
-        "split": {"split_seed": int(run.split_seed), "val_fraction": float(run.val_fraction)},
+        "split": {"split_seed": int(run.split_seed), "val_fraction": float(run.val_fraction),
+                  "val_labels": run.val_labels},
         "seed": int(run.seed),
         "mode": run.mode,
         "recipe": recipe_config,

@@ -86,7 +86,7 @@ def execute(
         if done is not None:
             return RunOutcome("skipped", done)
     mode = get_mode(resolved.run.mode)
-    prepared = prepare(resolved.dataset, resolved.run.split_seed, resolved.run.val_fraction)
+    prepared = prepare(resolved.dataset, resolved.run.split_seed, resolved.run.val_fraction, resolved.run.val_labels)
     check_artifact_files(resolved, prepared)
     options = resolved.run
     attempt = dict(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench.core.errors import InputError
 from bench.core.params import ParamError
 from bench.labels.encoding import LabelMatrix, validate_labels
 from bench.labels.manifest import Manifest, build_manifest
@@ -26,6 +27,8 @@ from bench.runs.data_roots import fill_root, require_root
 
 if TYPE_CHECKING:
     from bench.plugins.method import Method
+
+VAL_LABELS = ("partial", "clean")
 
 
 @dataclass(frozen=True)
@@ -54,16 +57,21 @@ class PreparedDataset:
 
     ``manifest.labels`` are the partial labels of every official training row;
     ``manifest.train_index`` / ``val_index`` select the rows a run trains on / selects its model on.
+    ``val_labels``: the validation rows' labels are the protocol's ("partial") or the dataset's
+    true ones ("clean", fully labelled datasets only).
     """
 
     selector: str
     data: DatasetData
     manifest: Manifest
+    val_labels: str = "partial"
 
     def labels(self, split: str) -> LabelMatrix:
         """Partial labels of the ``train`` or ``val`` rows, or the test labels for ``test``."""
         if split == "test":
             return self.data.test.labels
+        if split == "val" and self.val_labels == "clean":
+            return self.data.train.labels[self.rows(split)]
         return self.manifest.labels[self.rows(split)]
 
     def rows(self, split: str) -> np.ndarray:
@@ -131,16 +139,23 @@ def check_splits(data: DatasetData) -> None:
                              f"for {len(split)} label rows")
 
 
-def prepare(resolved: ResolvedDataset, split_seed: int = 0, val_fraction: float = 0.2) -> PreparedDataset:
-    """Load and check the dataset, build the manifest of (protocol, split seed, validation fraction)."""
+def prepare(resolved: ResolvedDataset, split_seed: int = 0, val_fraction: float = 0.2,
+            val_labels: str = "partial") -> PreparedDataset:
+    """Load and check the dataset, build the manifest of (protocol, split seed, validation fraction);
+    ``val_labels="clean"`` (validation on true labels) needs a fully labelled dataset."""
+    if val_labels not in VAL_LABELS:
+        raise InputError(f"val_labels must be one of {', '.join(VAL_LABELS)}; got '{val_labels}'")
     require_root(resolved.plugin)
     data = resolved.plugin.load()
     check_splits(data)
+    if val_labels == "clean" and not data.fully_labelled:
+        raise InputError(f"dataset '{resolved.label}': clean validation labels need a fully labelled dataset "
+                         "(this one is natively partial): use val_labels partial")
     manifest = build_manifest(
         data, resolved.protocol, resolved.protocol_params, split_seed, val_fraction=val_fraction,
         dataset_label=resolved.label,
     )
-    return PreparedDataset(resolved.label, data, manifest)
+    return PreparedDataset(resolved.label, data, manifest, val_labels)
 
 
 def get_dataset(selector: str, split_seed: int = 0, val_fraction: float = 0.2) -> PreparedDataset:

@@ -12,6 +12,7 @@ is a one-value list)::
     params: {gamma_neg: [1, 2]}    # method-parameter grid, applied to every method declaring it
     recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # Recipe fields; lists are grid axes
     run: {select_on: val, evaluator: partial, device: cpu, val_fraction: 0.2, mode: linear}
+                                   # (val_labels: partial | clean; default: the protocol's)
     resources: {cpus: 1, gpus: 0}  # per cell (the ray executor schedules with them)
 
 Errors are one line naming the file, the line and the field (``SpecError``).
@@ -32,7 +33,8 @@ from bench.runs.recipe import Recipe
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
 RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}
-RUN_TYPES = {"val_fraction": float, "mode": str, "select_on": str, "evaluator": str, "device": str}
+RUN_TYPES = {"val_fraction": float, "val_labels": str, "mode": str, "select_on": str, "evaluator": str,
+             "device": str}
 RESOURCE_TYPES = {"cpus": float, "gpus": float}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 

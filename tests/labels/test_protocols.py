@@ -38,7 +38,7 @@ def assert_subset_of_truth(partial, truth):
 
 
 def test_table_declares_parameters_and_descriptions():
-    assert set(PROTOCOLS) == {"rpa", "known", "fpc", "single-positive", "files"}
+    assert set(PROTOCOLS) == {"rpa", "known", "fpc", "single-positive", "files", "manifest"}
     for name, spec in PROTOCOLS.items():
         assert spec.name == name and spec.description and callable(spec.function)
         assert set(spec.required) <= set(spec.parameters)
