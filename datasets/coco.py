@@ -93,6 +93,10 @@ class Coco(ImageDataset):
         "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
+    def split_sizes(self) -> dict[str, int]:
+        """The release's official split sizes (COCO 2014: 82,081 / 40,137)."""
+        return dict(RELEASES[self.year].split_sizes)
+
     def read(self) -> DatasetData:
         root = require_dir(self.root, "the COCO folder", "dataset 'coco'")
         year = self.year

@@ -132,6 +132,10 @@ class Lvis(ImageDataset):
         "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
+    def split_sizes(self) -> dict[str, int]:
+        """The images the LVIS v1 JSONs list (100,170 / 19,809); rows kept may be slightly fewer."""
+        return dict(RELEASE.split_sizes)
+
     def read(self) -> DatasetData:
         root = require_dir(self.root, "the COCO 2017 image folder", "dataset 'lvis'")
         ann_dir = root / self.annotations

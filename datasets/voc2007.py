@@ -85,6 +85,10 @@ class Voc2007(ImageDataset):
         "allow_outside_root": ALLOW_OUTSIDE_ROOT,
     }
 
+    def split_sizes(self) -> dict[str, int]:
+        """VOC 2007 trainval / test: 5,011 / 4,952 images."""
+        return dict(RELEASE.split_sizes)
+
     def read(self) -> DatasetData:
         root = require_dir(self.root, "the VOC2007 folder", "dataset 'voc2007'")
         if not (root / "ImageSets").is_dir() and (root / "VOC2007" / "ImageSets").is_dir():

@@ -14,6 +14,7 @@ from bench.sweep.deps import DependencyPlan
 from bench.sweep.driver import SweepSummary, run_sweep
 from bench.sweep.executors import make_executor
 from bench.sweep.grid import expand
+from bench.sweep.settings import apply_settings
 from bench.sweep.shorthand import Shorthand, shorthand_spec
 from bench.sweep.spec import SweepSpec, load_spec
 from bench.sweep.state import cell_states, dry_run_table, to_run
@@ -71,6 +72,8 @@ def sweep(
     dry_run: bool = typer.Option(False, "--dry-run", help="print the grid with each cell's state; run nothing"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="run failed cells again"),
     live: bool | None = typer.Option(None, "--live/--no-live", help="live table [on a terminal]"),
+    settings: list[str] = typer.Option([], "--set", help="name=value for every cell: a recipe field (epochs=1) "
+                                                         "or a dataset parameter (root=/data/coco); repeatable"),
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
@@ -80,14 +83,15 @@ def sweep(
                      run=run_options)
     grid_given = any(v is not None for v in (method, dataset, seeds, split_seeds, epochs, *run_options.values())) \
         or bool(param or recipe)
-    spec = _spec(spec_file, grid, grid_given)
+    spec = apply_settings(_spec(spec_file, grid, grid_given), settings)
     spec.cpus = spec.cpus if cpus_per_cell is None else cpus_per_cell
     spec.gpus = spec.gpus if gpus_per_cell is None else gpus_per_cell
     cells = expand(spec)
     target = Store(store)
     if dry_run:
         states = cell_states(cells, target)
-        out.print(dry_run_table(states, retry_failed, DependencyPlan(to_run(states, retry_failed), target)))
+        out.print(dry_run_table(states, retry_failed, DependencyPlan(to_run(states, retry_failed), target),
+                                spec.estimate))
         return
     pool = make_executor(executor.value, workers=workers, address=address, cpus_per_cell=spec.cpus,
                          gpus_per_cell=spec.gpus, uses_cuda=any(c.run.device.startswith("cuda") for c in cells))

@@ -11,7 +11,8 @@ Declared attributes, each with its default on ``DatasetPlugin``: ``version`` ("1
 split carries ``features``; "images": each split carries image paths), ``data_folder`` (None) and
 ``root_layout`` (""): a dataset read from a ``root`` folder names its conventional folder under
 ``$BENCH_DATA`` (e.g. ``"coco"``) and the files that folder must hold, so the engine can fill in a
-missing ``root`` (``bench.runs.data_roots``) and say what is needed when it cannot.
+missing ``root`` (``bench.runs.data_roots``) and say what is needed when it cannot; and
+``split_sizes()`` ({}): the official split sizes when known without loading.
 
 An image dataset subclasses ``ImageDataset`` and implements ``read() -> DatasetData`` instead of
 ``load``: the base class adds the image-check parameters (``check_images``, ``max_missing``,
@@ -51,6 +52,12 @@ class DatasetPlugin(Parameterised):
 
     def load(self) -> DatasetData:
         raise NotImplementedError
+
+    def split_sizes(self) -> dict[str, int]:
+        """The official split sizes ("train", "test": rows) when known without loading the data,
+        e.g. from the release the plugin verifies against; {} when unknown. ``bench sweep
+        --dry-run`` estimates a cell's GPU hours from them."""
+        return {}
 
 
 class ImageDataset(DatasetPlugin):

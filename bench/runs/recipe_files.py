@@ -142,3 +142,15 @@ def recipe_for_run(mode: str | None, image_dataset: bool, recipe: str | None,
         mode = mode or "linear"
         values, _ = load_recipe(get_mode(mode).default_recipe)
     return mode, build_recipe(values, overrides, image_dataset)
+
+
+def coerce_field(name: str, value: Any, where: str) -> Any:
+    """``value`` as recipe field ``name``'s declared type (see ``parse_overrides``); ``RecipeError``
+    naming ``where`` for an unknown field or a value of the wrong type."""
+    _check_key(name, where)
+    return _coerce(name, value, where)
+
+
+def is_list_field(name: str) -> bool:
+    """Whether field ``name`` holds a list of values itself (e.g. a grid of learning rates)."""
+    return typing.get_origin(FIELD_TYPES.get(name)) is tuple

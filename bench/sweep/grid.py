@@ -16,11 +16,12 @@ from bench.core.params import suggest
 from bench.plugins.registry import METHODS, UnknownPluginError
 from bench.plugins.selectors import SelectorError, format_selector, parse_selector
 from bench.runs.config import RunConfig, resolve_config
-from bench.runs.recipe import Recipe, RecipeError
+from bench.runs.recipe import ImageRecipe, Recipe, RecipeError
+from bench.runs.recipe_files import recipe_for_run
 from bench.runs.resolve import get_method, resolve_dataset
 from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
 
-DEFAULT_RECIPE = Recipe().to_dict()
+DEFAULTS = {Recipe: Recipe().to_dict(), ImageRecipe: ImageRecipe().to_dict()}
 
 
 @dataclass
@@ -37,7 +38,8 @@ class Cell:
     @property
     def label(self) -> str:
         """What people read: method on dataset, the seeds and the recipe fields set away from the defaults."""
-        changed = [f"{k}={v}" for k, v in self.run.recipe.to_dict().items() if v != DEFAULT_RECIPE[k]]
+        defaults = DEFAULTS[type(self.run.recipe)]
+        changed = [f"{k}={v}" for k, v in self.run.recipe.to_dict().items() if v != defaults[k]]
         recipe = f"; {', '.join(changed)}" if changed else ""
         return f"{self.method} on {self.dataset} (seed {self.run.seed}, split seed {self.run.split_seed}{recipe})"
 
@@ -94,6 +96,22 @@ def _check_method(method: str, entry: MethodEntry) -> None:
         raise SpecError(f"{entry.where}: {_one_line(exc)}") from None
 
 
+def _recipes(spec: SweepSpec, dataset: str) -> tuple[str, list[Recipe]]:
+    """(mode, the recipe of every recipe-grid combination) of ``dataset``'s cells: the spec's
+    ``recipe_file`` (else the mode's default recipe) updated by each combination, an ``ImageRecipe``
+    for an image dataset (``bench.runs.recipe_files.recipe_for_run``, as ``bench run`` does)."""
+    image = type(resolve_dataset(dataset).plugin).modality == "images"
+    recipes, mode = [], spec.run.get("mode")
+    for combo in _combinations(spec.recipe):
+        try:
+            mode_of_file, recipe = recipe_for_run(spec.run.get("mode"), image, spec.recipe_file, combo)
+        except RecipeError as exc:
+            raise SpecError(f"{spec.locate('recipe')}: {dataset}: {_one_line(exc)}") from None
+        mode = mode_of_file
+        recipes.append(recipe)
+    return str(mode), recipes
+
+
 def expand(spec: SweepSpec) -> list[Cell]:
     """The cells of ``spec`` in grid order (see the module docstring), each resolved and hashed.
 
@@ -101,20 +119,18 @@ def expand(spec: SweepSpec) -> list[Cell]:
     """
     _check_global_params(spec)
     _check_datasets(spec)
-    try:
-        recipes = [Recipe(**combo) for combo in _combinations(spec.recipe)]
-    except RecipeError as exc:
-        raise SpecError(f"{spec.locate('recipe')}: {_one_line(exc)}") from None
     cells: list[Cell] = []
     seen: set[str] = set()
+    run_options = {k: v for k, v in spec.run.items() if k != "mode"}
     for dataset in spec.datasets:
+        mode, recipes = _recipes(spec, dataset)
         for entry in spec.methods:
             name, fixed, grid = _method_grid(entry, spec)
             for params in _combinations(grid):
                 method = format_selector(name, {**fixed, **params})
                 _check_method(method, entry)
                 runs = (RunConfig(method=method, dataset=dataset, seed=seed, split_seed=split_seed, recipe=recipe,
-                                  **spec.run)
+                                  mode=mode, **run_options)
                         for recipe in recipes for split_seed in spec.split_seeds for seed in spec.seeds)
                 for run in runs:
                     try:

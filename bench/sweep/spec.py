@@ -10,17 +10,21 @@ is a one-value list)::
     seeds: [0, 1, 2]               # training seeds (default [0]); seeds are integers in [0, 2**63 - 1]
     split_seeds: [0]               # protocol / validation-carve seeds (default [0])
     params: {gamma_neg: [1, 2]}    # method-parameter grid, applied to every method declaring it
-    recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # Recipe fields; lists are grid axes
+    recipe_file: csl               # the recipe the cells start from (default: the mode's), recipes/ or a path
+    recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # recipe fields; lists are grid axes (a list-valued field
+                                   # such as a learning-rate grid takes a list of lists to be an axis)
     run: {select_on: val, evaluator: partial, device: cpu, val_fraction: 0.2, mode: linear}
                                    # (val_labels: partial | clean; default: the protocol's)
     resources: {cpus: 1, gpus: 0}  # per cell (the ray executor schedules with them)
+    estimate: {images_per_s: 400, device: one A100}   # --dry-run's GPU-hour estimate assumes it
+    paper: {key: csl2022, table: Table 1}             # the published table a reproduction spec runs
 
 Errors are one line naming the file, the line and the field (``SpecError``).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +33,12 @@ import yaml
 from bench.core.errors import InputError
 from bench.core.params import suggest
 from bench.runs.config import MAX_SEED
-from bench.runs.recipe import Recipe
+from bench.runs.recipe import RecipeError
+from bench.runs.recipe_files import FIELD_TYPES, coerce_field, is_list_field
 
-TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe", "run", "resources")
-RECIPE_TYPES = {f.name: type(f.default) for f in fields(Recipe)}
+TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe_file", "recipe", "run", "resources",
+             "estimate", "paper")
+ESTIMATE_TYPES = {"images_per_s": float, "device": str}
 RUN_TYPES = {"val_fraction": float, "val_labels": str, "mode": str, "select_on": str, "evaluator": str,
              "device": str}
 RESOURCE_TYPES = {"cpus": float, "gpus": float}
@@ -66,9 +72,12 @@ class SweepSpec:
     split_seeds: list[int] = field(default_factory=lambda: [0])
     params: dict[str, list] = field(default_factory=dict)
     recipe: dict[str, list] = field(default_factory=dict)
+    recipe_file: str | None = None
     run: dict[str, Any] = field(default_factory=dict)
     cpus: float = 1.0
     gpus: float = 0.0
+    estimate: dict[str, Any] = field(default_factory=dict)
+    paper: dict[str, str] = field(default_factory=dict)
     source: str = "command line"
     where: dict[str, str] = field(default_factory=dict)
 
@@ -110,6 +119,29 @@ def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepS
             out[key] = _typed(value, types[key], where)
             continue
         out[key] = [_typed(v, types[key], where) for v in _as_list(value)]
+        if not out[key]:
+            raise SpecError(f"{where}: needs at least one value")
+    return out
+
+
+def _recipe_axes(section: Any, spec: SweepSpec) -> dict[str, list]:
+    """The ``recipe`` section: field -> the values it takes, each typed as the field declares. A
+    list is an axis, except for a list-valued field, where a list is one value and a list of lists
+    the axis."""
+    if not isinstance(section, dict):
+        raise SpecError(f"{spec.locate('recipe')}: expected a mapping of recipe fields")
+    out: dict[str, list] = {}
+    for key, value in section.items():
+        where = spec.locate(f"recipe.{key}")
+        if key not in FIELD_TYPES:
+            raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(FIELD_TYPES))}; "
+                            f"known: {', '.join(sorted(FIELD_TYPES))}")
+        nested = isinstance(value, list) and all(isinstance(v, list) for v in value) and value
+        values = value if (not is_list_field(key) or nested) else [value]
+        try:
+            out[key] = [coerce_field(key, v, where) for v in _as_list(values)]
+        except RecipeError as exc:
+            raise SpecError(" ".join(str(exc).split())) from None
         if not out[key]:
             raise SpecError(f"{where}: needs at least one value")
     return out
@@ -173,8 +205,17 @@ def from_mapping(data: Any, source: str = "command line", where: dict[str, str] 
                 raise SpecError(f"{spec.locate(key)}: a seed must be in [0, 2**63 - 1 = {MAX_SEED}]; got {bad[0]}")
             setattr(spec, key, values)
     spec.params = _grid(data.get("params", {}), "params", spec)
-    spec.recipe = _typed_section(data.get("recipe", {}), RECIPE_TYPES, "recipe", spec, grid=True)
+    spec.recipe = _recipe_axes(data.get("recipe", {}), spec)
+    if data.get("recipe_file") is not None:
+        spec.recipe_file = _typed(data["recipe_file"], str, spec.locate("recipe_file"))
     spec.run = _typed_section(data.get("run", {}), RUN_TYPES, "run", spec, grid=False)
+    spec.estimate = _typed_section(data.get("estimate", {}), ESTIMATE_TYPES, "estimate", spec, grid=False)
+    if spec.estimate.get("images_per_s", 1.0) <= 0:
+        raise SpecError(f"{spec.locate('estimate.images_per_s')}: must be > 0")
+    paper = data.get("paper", {}) or {}
+    if not isinstance(paper, dict):
+        raise SpecError(f"{spec.locate('paper')}: expected a mapping (key, table, ...)")
+    spec.paper = {str(k): str(v) for k, v in paper.items()}
     resources = _typed_section(data.get("resources", {}), RESOURCE_TYPES, "resources", spec, grid=False)
     spec.cpus, spec.gpus = resources.get("cpus", 1.0), resources.get("gpus", 0.0)
     if spec.cpus <= 0 or spec.gpus < 0:

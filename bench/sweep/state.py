@@ -9,12 +9,14 @@ cells are skipped, so a sweep killed mid-way and started again finishes only the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from bench.store import RunRecord, Store
 from bench.sweep.deps import DependencyPlan
+from bench.sweep.estimate import gpu_hours
 from bench.sweep.grid import Cell
 
 STATE_STYLE = {"done": "green", "failed": "red", "pending": "yellow"}
@@ -68,14 +70,29 @@ def counts(states: list[CellState]) -> dict[str, int]:
     return out
 
 
-def dry_run_table(states: list[CellState], retry_failed: bool, deps: DependencyPlan) -> Table:
-    """One row per cell: index, label, config hash, state, what the sweep would do."""
+def _hours(value: float | None) -> str:
+    return "?" if value is None else (f"{value:.1f}" if value >= 1 else f"{value:.2f}")
+
+
+def dry_run_table(states: list[CellState], retry_failed: bool, deps: DependencyPlan,
+                  estimate: dict[str, Any] | None = None) -> Table:
+    """One row per cell: index, label, config hash, state, what the sweep would do, and with an
+    ``estimate`` (``images_per_s``, ``device``) its GPU hours (``bench.sweep.estimate``)."""
     notes = deps.describe(to_run(states, retry_failed))
     tallies = counts(states)
     runs = sum(s.will_run(retry_failed) for s in states)
-    table = Table(title=f"{len(states)} cells: {tallies['done']} done, {tallies['failed']} failed, "
-                        f"{tallies['pending']} pending; {runs} would run")
-    for column in ("#", "cell", "config", "state", "action"):
+    title = (f"{len(states)} cells: {tallies['done']} done, {tallies['failed']} failed, "
+             f"{tallies['pending']} pending; {runs} would run")
+    rate = (estimate or {}).get("images_per_s")
+    hours = {s.cell.index: gpu_hours(s.cell, rate) for s in states} if rate else {}
+    if rate:
+        total = sum(h for s in states if s.will_run(retry_failed) and (h := hours[s.cell.index]) is not None)
+        unknown = sum(hours[s.cell.index] is None for s in states if s.will_run(retry_failed))
+        title += (f"; about {_hours(total)} GPU hours to run at {rate:g} images/s"
+                  f" ({estimate.get('device', 'the assumed device')})"
+                  + (f", {unknown} cell(s) without an estimate" if unknown else ""))
+    table = Table(title=title)
+    for column in ("#", "cell", "config", "state", "action", *(["GPU h"] if rate else [])):
         table.add_column(column, overflow="fold")
     for state in states:
         cell = state.cell
@@ -86,5 +103,6 @@ def dry_run_table(states: list[CellState], retry_failed: bool, deps: DependencyP
         else:
             action = f"skip: done as {state.run_id[:12]}"
         table.add_row(str(cell.index), Text(cell.label), cell.config_hash[:12],
-                      Text(state.state, STATE_STYLE[state.state]), Text(action))
+                      Text(state.state, STATE_STYLE[state.state]), Text(action),
+                      *([_hours(hours[cell.index])] if rate else []))
     return table

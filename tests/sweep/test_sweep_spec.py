@@ -8,6 +8,7 @@ import pytest
 
 from bench.runs.config import RunConfig, resolve_config
 from bench.runs.recipe import Recipe
+from bench.runs.recipe_files import recipe_for_run
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
 from bench.sweep.spec import SpecError, load_spec
@@ -28,8 +29,9 @@ def test_shorthand_grid_order_and_configs():
     assert [c.index for c in cells] == list(range(18))
     assert len({c.config_hash for c in cells}) == 18
     # each cell is exactly the configuration `bench run` would hash
+    _, recipe = recipe_for_run(None, False, None, {"epochs": 2})  # the recipe `bench run --epochs 2` uses
     direct = resolve_config(RunConfig(method="selective[gamma_neg=5]", dataset="scene+rpa[p=0.5]", seed=2,
-                                      recipe=Recipe(epochs=2)))
+                                      recipe=recipe))
     assert cells[14].config_hash == direct.config_hash
     assert cells[14].config["method"]["params"]["gamma_neg"] == 5.0
 
@@ -116,8 +118,8 @@ def test_shorthand_lists_keep_bracketed_commas_and_name_the_option():
     ("split_seeds: [-1]\n", "line 3, field 'split_seeds': a seed must be in [0, 2**63 - 1"),
     ("seeds: [1.0]\n", "line 3, field 'seeds': expected int, got 1.0"),
     ("seeds: [true]\n", "line 3, field 'seeds': expected int, got True"),
-    ("recipe: {epochs: 1.0e+12}\n", "line 3, field 'recipe.epochs': expected int, got 1000000000000.0"),
-    ("recipe: {epochs: '1e12'}\n", "line 3, field 'recipe.epochs': expected int, got '1e12'"),
+    ("recipe: {epochs: 1.0e+12}\n", "line 3, field 'recipe.epochs': field 'epochs' must be int; got 1000000000000.0"),
+    ("recipe: {epochs: '1e12'}\n", "line 3, field 'recipe.epochs': field 'epochs' must be int; got '1e12'"),
     ("recipe: {epochs: 1000000000000}\n", "epochs must be <= 100000"),
 ])
 def test_seeds_and_integer_recipe_fields_are_checked(tmp_path, text, message):
