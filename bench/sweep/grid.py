@@ -1,10 +1,10 @@
 """Grid expansion: a ``SweepSpec`` into its cells, each a resolved ``bench run`` configuration.
 
-Order (deterministic, the order of the spec's lists): dataset, method entry, that method's parameter
-combinations (its own grid, then the spec's ``params`` restricted to the parameters the method
-declares, in the order given), recipe combinations, split seed, seed. Cells whose fully resolved
-configurations hash the same are one cell (the first kept), so a grid axis a method does not
-declare never duplicates its runs.
+Order (deterministic, the order of the spec's lists): variant (named run options), dataset, method
+entry, that method's parameter combinations (its own grid, then the spec's ``params`` restricted to
+the parameters the method declares, in the order given), recipe combinations, split seed, seed.
+Cells whose fully resolved configurations hash the same are one cell (the first kept), so a grid
+axis a method does not declare never duplicates its runs.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class Cell:
     config: dict[str, Any]
     method: str
     dataset: str
+    variant: str | None = None
 
     @property
     def label(self) -> str:
@@ -41,7 +42,9 @@ class Cell:
         defaults = DEFAULTS[type(self.run.recipe)]
         changed = [f"{k}={v}" for k, v in self.run.recipe.to_dict().items() if v != defaults[k]]
         recipe = f"; {', '.join(changed)}" if changed else ""
-        return f"{self.method} on {self.dataset} (seed {self.run.seed}, split seed {self.run.split_seed}{recipe})"
+        variant = f" [{self.variant}]" if self.variant else ""
+        return (f"{self.method} on {self.dataset}{variant} (seed {self.run.seed}, split seed {self.run.split_seed}"
+                f"{recipe})")
 
 
 def _combinations(grid: dict[str, list]) -> list[dict[str, Any]]:
@@ -96,15 +99,15 @@ def _check_method(method: str, entry: MethodEntry) -> None:
         raise SpecError(f"{entry.where}: {_one_line(exc)}") from None
 
 
-def _recipes(spec: SweepSpec, dataset: str) -> tuple[str, list[Recipe]]:
+def _recipes(spec: SweepSpec, dataset: str, run: dict[str, Any]) -> tuple[str, list[Recipe]]:
     """(mode, the recipe of every recipe-grid combination) of ``dataset``'s cells: the spec's
     ``recipe_file`` (else the mode's default recipe) updated by each combination, an ``ImageRecipe``
     for an image dataset (``bench.runs.recipe_files.recipe_for_run``, as ``bench run`` does)."""
     image = type(resolve_dataset(dataset).plugin).modality == "images"
-    recipes, mode = [], spec.run.get("mode")
+    recipes, mode = [], run.get("mode")
     for combo in _combinations(spec.recipe):
         try:
-            mode_of_file, recipe = recipe_for_run(spec.run.get("mode"), image, spec.recipe_file, combo)
+            mode_of_file, recipe = recipe_for_run(run.get("mode"), image, spec.recipe_file, combo)
         except RecipeError as exc:
             raise SpecError(f"{spec.locate('recipe')}: {dataset}: {_one_line(exc)}") from None
         mode = mode_of_file
@@ -121,25 +124,34 @@ def expand(spec: SweepSpec) -> list[Cell]:
     _check_datasets(spec)
     cells: list[Cell] = []
     seen: set[str] = set()
-    run_options = {k: v for k, v in spec.run.items() if k != "mode"}
+    for variant, options in (spec.variants or {None: {}}).items():
+        cells += _variant_cells(spec, variant, {**spec.run, **options}, seen, len(cells))
+    return cells
+
+
+def _variant_cells(spec: SweepSpec, variant: str | None, run: dict[str, Any], seen: set[str],
+                   start: int) -> list[Cell]:
+    """The cells of one variant (its run options ``run``), numbered from ``start``."""
+    cells: list[Cell] = []
+    run_options = {k: v for k, v in run.items() if k != "mode"}
     for dataset in spec.datasets:
-        mode, recipes = _recipes(spec, dataset)
+        mode, recipes = _recipes(spec, dataset, run)
         for entry in spec.methods:
             name, fixed, grid = _method_grid(entry, spec)
             for params in _combinations(grid):
                 method = format_selector(name, {**fixed, **params})
                 _check_method(method, entry)
-                runs = (RunConfig(method=method, dataset=dataset, seed=seed, split_seed=split_seed, recipe=recipe,
-                                  mode=mode, **run_options)
-                        for recipe in recipes for split_seed in spec.split_seeds for seed in spec.seeds)
-                for run in runs:
+                configs = (RunConfig(method=method, dataset=dataset, seed=seed, split_seed=split_seed,
+                                     recipe=recipe, mode=mode, **run_options)
+                           for recipe in recipes for split_seed in spec.split_seeds for seed in spec.seeds)
+                for config in configs:
                     try:
-                        resolved = resolve_config(run)
+                        resolved = resolve_config(config)
                     except (ValueError, KeyError) as exc:
                         raise SpecError(f"{spec.source}: {method} on {dataset}: {_one_line(exc)}") from None
                     if resolved.config_hash in seen:
                         continue
                     seen.add(resolved.config_hash)
-                    cells.append(Cell(len(cells), run, resolved.config_hash, resolved.config,
-                                      resolved.method_selector, resolved.dataset.label))
+                    cells.append(Cell(start + len(cells), config, resolved.config_hash, resolved.config,
+                                      resolved.method_selector, resolved.dataset.label, variant))
     return cells

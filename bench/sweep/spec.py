@@ -15,6 +15,9 @@ is a one-value list)::
                                    # such as a learning-rate grid takes a list of lists to be an axis)
     run: {select_on: val, evaluator: partial, device: cpu, val_fraction: 0.2, mode: linear}
                                    # (val_labels: partial | clean; default: the protocol's)
+    variants:                      # named sets of run options, an axis of the grid (default: one, unnamed)
+      paper: {val_fraction: 0.0, select_on: test}   # as the official code: flagged as test-selected
+      honest: {}                                    # the run options above: what we rank
     resources: {cpus: 1, gpus: 0}  # per cell (the ray executor schedules with them)
     estimate: {images_per_s: 400, device: one A100}   # --dry-run's GPU-hour estimate assumes it
     paper: {key: csl2022, table: Table 1}             # the published table a reproduction spec runs
@@ -36,8 +39,8 @@ from bench.runs.config import MAX_SEED
 from bench.runs.recipe import RecipeError
 from bench.runs.recipe_files import FIELD_TYPES, coerce_field, is_list_field
 
-TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe_file", "recipe", "run", "resources",
-             "estimate", "paper")
+TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe_file", "recipe", "run", "variants",
+             "resources", "estimate", "paper")
 ESTIMATE_TYPES = {"images_per_s": float, "device": str}
 RUN_TYPES = {"val_fraction": float, "val_labels": str, "mode": str, "select_on": str, "evaluator": str,
              "device": str}
@@ -74,6 +77,7 @@ class SweepSpec:
     recipe: dict[str, list] = field(default_factory=dict)
     recipe_file: str | None = None
     run: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     cpus: float = 1.0
     gpus: float = 0.0
     estimate: dict[str, Any] = field(default_factory=dict)
@@ -209,6 +213,11 @@ def from_mapping(data: Any, source: str = "command line", where: dict[str, str] 
     if data.get("recipe_file") is not None:
         spec.recipe_file = _typed(data["recipe_file"], str, spec.locate("recipe_file"))
     spec.run = _typed_section(data.get("run", {}), RUN_TYPES, "run", spec, grid=False)
+    variants = data.get("variants", {}) or {}
+    if not isinstance(variants, dict):
+        raise SpecError(f"{spec.locate('variants')}: expected a mapping of names to run options")
+    spec.variants = {str(name): _typed_section(options or {}, RUN_TYPES, f"variants.{name}", spec, grid=False)
+                     for name, options in variants.items()}
     spec.estimate = _typed_section(data.get("estimate", {}), ESTIMATE_TYPES, "estimate", spec, grid=False)
     if spec.estimate.get("images_per_s", 1.0) <= 0:
         raise SpecError(f"{spec.locate('estimate.images_per_s')}: must be > 0")

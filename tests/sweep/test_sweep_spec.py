@@ -7,7 +7,6 @@ import textwrap
 import pytest
 
 from bench.runs.config import RunConfig, resolve_config
-from bench.runs.recipe import Recipe
 from bench.runs.recipe_files import recipe_for_run
 from bench.sweep.grid import expand
 from bench.sweep.shorthand import Shorthand, parse_assignments, shorthand_spec, split_list
