@@ -101,13 +101,15 @@ def _check_method(method: str, entry: MethodEntry) -> None:
 
 def _recipes(spec: SweepSpec, dataset: str, run: dict[str, Any]) -> tuple[str, list[Recipe]]:
     """(mode, the recipe of every recipe-grid combination) of ``dataset``'s cells: the spec's
-    ``recipe_file`` (else the mode's default recipe) updated by each combination, an ``ImageRecipe``
+    ``recipe_file`` (else the mode's default recipe) updated by each combination and then by the
+    variant's own recipe fields (``run["recipe"]``), an ``ImageRecipe``
     for an image dataset (``bench.runs.recipe_files.recipe_for_run``, as ``bench run`` does)."""
     image = type(resolve_dataset(dataset).plugin).modality == "images"
     recipes, mode = [], run.get("mode")
     for combo in _combinations(spec.recipe):
         try:
-            mode_of_file, recipe = recipe_for_run(run.get("mode"), image, spec.recipe_file, combo)
+            mode_of_file, recipe = recipe_for_run(run.get("mode"), image, spec.recipe_file,
+                                                  {**combo, **run.get("recipe", {})})
         except RecipeError as exc:
             raise SpecError(f"{spec.locate('recipe')}: {dataset}: {_one_line(exc)}") from None
         mode = mode_of_file
@@ -133,7 +135,7 @@ def _variant_cells(spec: SweepSpec, variant: str | None, run: dict[str, Any], se
                    start: int) -> list[Cell]:
     """The cells of one variant (its run options ``run``), numbered from ``start``."""
     cells: list[Cell] = []
-    run_options = {k: v for k, v in run.items() if k != "mode"}
+    run_options = {k: v for k, v in run.items() if k not in ("mode", "recipe")}
     for dataset in spec.datasets:
         mode, recipes = _recipes(spec, dataset, run)
         for entry in spec.methods:

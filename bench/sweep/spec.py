@@ -18,6 +18,7 @@ is a one-value list)::
     variants:                      # named sets of run options, an axis of the grid (default: one, unnamed)
       paper: {val_fraction: 0.0, select_on: test}   # as the official code: flagged as test-selected
       honest: {}                                    # the run options above: what we rank
+      # a variant may also fix recipe fields: {select_on: val, recipe: {backbone: resnet50}}
     resources: {cpus: 1, gpus: 0}  # per cell (the ray executor schedules with them)
     estimate: {images_per_s: 400, device: one A100}   # --dry-run's GPU-hour estimate assumes it
     paper: {key: csl2022, table: Table 1}             # the published table a reproduction spec runs
@@ -128,15 +129,15 @@ def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepS
     return out
 
 
-def _recipe_axes(section: Any, spec: SweepSpec) -> dict[str, list]:
+def _recipe_axes(section: Any, spec: SweepSpec, name: str = "recipe") -> dict[str, list]:
     """The ``recipe`` section: field -> the values it takes, each typed as the field declares. A
     list is an axis, except for a list-valued field, where a list is one value and a list of lists
     the axis."""
     if not isinstance(section, dict):
-        raise SpecError(f"{spec.locate('recipe')}: expected a mapping of recipe fields")
+        raise SpecError(f"{spec.locate(name)}: expected a mapping of recipe fields")
     out: dict[str, list] = {}
     for key, value in section.items():
-        where = spec.locate(f"recipe.{key}")
+        where = spec.locate(f"{name}.{key}")
         if key not in FIELD_TYPES:
             raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(FIELD_TYPES))}; "
                             f"known: {', '.join(sorted(FIELD_TYPES))}")
@@ -149,6 +150,22 @@ def _recipe_axes(section: Any, spec: SweepSpec) -> dict[str, list]:
         if not out[key]:
             raise SpecError(f"{where}: needs at least one value")
     return out
+
+
+def _variant(options: Any, name: str, spec: SweepSpec) -> dict[str, Any]:
+    """One ``variants`` entry: run options, and under ``recipe`` recipe fields it fixes (one value each)."""
+    options = dict(options or {}) if isinstance(options, dict) or options is None else options
+    if not isinstance(options, dict):
+        raise SpecError(f"{spec.locate(f'variants.{name}')}: expected a mapping of run options (and recipe)")
+    recipe = options.pop("recipe", {}) or {}
+    typed = _typed_section(options, RUN_TYPES, f"variants.{name}", spec, grid=False)
+    if recipe:
+        axes = _recipe_axes(recipe, spec, f"variants.{name}.recipe")
+        many = [k for k, v in axes.items() if len(v) != 1]
+        if many:
+            raise SpecError(f"{spec.locate(f'variants.{name}.recipe.{many[0]}')}: a variant fixes one value")
+        typed["recipe"] = {k: v[0] for k, v in axes.items()}
+    return typed
 
 
 def _grid(section: Any, name: str, spec: SweepSpec) -> dict[str, list]:
@@ -216,8 +233,7 @@ def from_mapping(data: Any, source: str = "command line", where: dict[str, str] 
     variants = data.get("variants", {}) or {}
     if not isinstance(variants, dict):
         raise SpecError(f"{spec.locate('variants')}: expected a mapping of names to run options")
-    spec.variants = {str(name): _typed_section(options or {}, RUN_TYPES, f"variants.{name}", spec, grid=False)
-                     for name, options in variants.items()}
+    spec.variants = {str(name): _variant(options, str(name), spec) for name, options in variants.items()}
     spec.estimate = _typed_section(data.get("estimate", {}), ESTIMATE_TYPES, "estimate", spec, grid=False)
     if spec.estimate.get("images_per_s", 1.0) <= 0:
         raise SpecError(f"{spec.locate('estimate.images_per_s')}: must be > 0")

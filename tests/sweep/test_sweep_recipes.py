@@ -119,3 +119,20 @@ def _no_deps():
             return {}
 
     return NoDeps()
+
+
+def test_a_variant_may_fix_recipe_fields(tmp_path):
+    spec = _spec(tmp_path, """\
+        methods: [negative]
+        datasets: [coco-mini]
+        recipe_file: csl
+        recipe: {epochs: 1}
+        variants:
+          small: {select_on: last, recipe: {backbone: resnet18}}
+          large: {select_on: last, recipe: {backbone: resnet50}}
+    """)
+    cells = expand(spec)
+    assert [(c.variant, c.run.recipe.backbone, c.run.recipe.epochs) for c in cells] == [
+        ("small", "resnet18", 1), ("large", "resnet50", 1)]
+    with pytest.raises(SpecError, match="a variant fixes one value"):
+        _spec(tmp_path, "methods: [negative]\ndatasets: [scene]\nvariants: {a: {recipe: {epochs: [1, 2]}}}\n")
