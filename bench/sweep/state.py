@@ -86,11 +86,14 @@ def dry_run_table(states: list[CellState], retry_failed: bool, deps: DependencyP
     rate = (estimate or {}).get("images_per_s")
     hours = {s.cell.index: gpu_hours(s.cell, rate) for s in states} if rate else {}
     if rate:
-        total = sum(h for s in states if s.will_run(retry_failed) and (h := hours[s.cell.index]) is not None)
+        known = [h for s in states if s.will_run(retry_failed) and (h := hours[s.cell.index]) is not None]
         unknown = sum(hours[s.cell.index] is None for s in states if s.will_run(retry_failed))
-        title += (f"; about {_hours(total)} GPU hours to run at {rate:g} images/s"
-                  f" ({estimate.get('device', 'the assumed device')})"
-                  + (f", {unknown} cell(s) without an estimate" if unknown else ""))
+        if known:
+            title += (f"; about {_hours(sum(known))} GPU hours to run at {rate:g} images/s"
+                      f" ({estimate.get('device', 'the assumed device')})"
+                      + (f", {unknown} cell(s) without an estimate" if unknown else ""))
+        elif unknown:
+            title += f"; no GPU-hour estimate for the {unknown} cell(s) to run (dataset size not known before loading)"
     table = Table(title=title)
     for column in ("#", "cell", "config", "state", "action", *(["GPU h"] if rate else [])):
         table.add_column(column, overflow="fold")
