@@ -8,6 +8,7 @@ stored ``data`` in canonical CSR order (rows in order, sorted column indices, no
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,32 @@ def entry_scores(scores: npt.ArrayLike, labels: LabelMatrix) -> np.ndarray:
     if scores.shape != labels.shape:
         raise ValueError(f"scores: shape {scores.shape} does not match labels shape {labels.shape}")
     return scores[_sparse_rows(labels), labels.indices]
+
+
+def entry_scores_by_blocks(score_rows: Callable[[int, int], np.ndarray], labels: LabelMatrix,
+                           block_rows: int = 4096) -> np.ndarray:
+    """``entry_scores(S, labels)`` without ever holding the dense (N, C) ``S``: ``score_rows(a, b)``
+    returns the dense rows ``S[a:b]`` (shape (b - a, C)), called for consecutive blocks of
+    ``block_rows`` rows; the result (float32 when ``S`` is) is gathered block by block, so the peak
+    is one block plus the ``nnz`` entry scores. Equal, value for value, to ``entry_scores`` on the
+    concatenated blocks."""
+    labels = validate_labels(labels, "labels")
+    if not is_sparse(labels):
+        raise ValueError("labels: entry_scores_by_blocks needs sparse (CSR) labels")
+    num_rows, num_classes = labels.shape
+    out: np.ndarray | None = None
+    for start in range(0, num_rows, block_rows):
+        stop = min(start + block_rows, num_rows)
+        block = np.asarray(score_rows(start, stop))
+        if block.shape != (stop - start, num_classes):
+            raise ValueError(f"scores: rows {start}:{stop} have shape {block.shape}, expected "
+                             f"{(stop - start, num_classes)}")
+        if out is None:
+            out = np.empty(labels.nnz, dtype=block.dtype)
+        lo, hi = labels.indptr[start], labels.indptr[stop]
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(labels.indptr[start : stop + 1]))
+        out[lo:hi] = block[rows, labels.indices[lo:hi]]
+    return out if out is not None else np.empty(0, dtype=np.float32)
 
 
 def annotated_entries(scores: np.ndarray, labels: LabelMatrix) -> Entries:

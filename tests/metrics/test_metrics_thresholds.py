@@ -89,3 +89,22 @@ def test_spearman_rejects_bad_input():
         spearman([1, np.nan, 3], [1, 2, 3])
     with pytest.raises(ValueError, match="k: 5 must be between 2"):
         top_k_spearman([1, 2, 3], [1, 2, 3], k=5)
+
+
+def test_entry_scores_by_blocks_equals_entry_scores_on_the_whole_matrix():
+    from bench.metrics.entries import entry_scores_by_blocks
+
+    rng = np.random.default_rng(3)
+    labels = to_sparse(rng.choice(np.array([-1, 0, 0, 1], dtype=np.int8), size=(1003, 37)))
+    scores = rng.random((1003, 37), dtype=np.float32)
+    calls = []
+
+    def rows(a, b):
+        calls.append((a, b))
+        return scores[a:b]
+
+    gathered = entry_scores_by_blocks(rows, labels, block_rows=100)
+    assert gathered.dtype == np.float32 and np.array_equal(gathered, entry_scores(scores, labels))
+    assert calls[0] == (0, 100) and calls[-1] == (1000, 1003) and len(calls) == 11
+    with pytest.raises(ValueError, match="rows 0:100"):
+        entry_scores_by_blocks(lambda a, b: scores[a:b, :5], labels, block_rows=100)
