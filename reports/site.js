@@ -17,19 +17,21 @@
     var order = current === null ? first : (current === "ascending" ? "descending" : "ascending");
     var sign = order === "ascending" ? 1 : -1;
     Array.prototype.forEach.call(header.parentNode.cells, function (th) { th.removeAttribute("aria-sort"); });
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var position = new Map(rows.map(function (row, i) { return [row, i]; }));
-    rows.sort(function (a, b) {
-      var x = value(a, index, type), y = value(b, index, type);
-      if (x === null || y === null) {
-        return x === y ? position.get(a) - position.get(b) : (x === null ? 1 : -1);
-      }
-      if (x < y) { return -sign; }
-      if (x > y) { return sign; }
-      return position.get(a) - position.get(b);
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      // each <tbody> (our rows; published rows under their heading row) sorts on its own
+      var rows = Array.prototype.filter.call(body.rows, function (row) { return !row.classList.contains("block"); });
+      var position = new Map(rows.map(function (row, i) { return [row, i]; }));
+      rows.sort(function (a, b) {
+        var x = value(a, index, type), y = value(b, index, type);
+        if (x === null || y === null) {
+          return x === y ? position.get(a) - position.get(b) : (x === null ? 1 : -1);
+        }
+        if (x < y) { return -sign; }
+        if (x > y) { return sign; }
+        return position.get(a) - position.get(b);
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
     });
-    rows.forEach(function (row) { body.appendChild(row); });
     header.setAttribute("aria-sort", order);
   }
   document.querySelectorAll("table.sortable").forEach(function (table) {
@@ -45,8 +47,12 @@
     var table = document.getElementById(input.getAttribute("data-table"));
     input.addEventListener("input", function () {
       var query = input.value.trim().toLowerCase();
-      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-        row.hidden = query !== "" && row.textContent.toLowerCase().indexOf(query) === -1;
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          if (!row.classList.contains("block")) {
+            row.hidden = query !== "" && row.textContent.toLowerCase().indexOf(query) === -1;
+          }
+        });
       });
     });
   });

@@ -14,8 +14,13 @@ valid classes), ``map_o`` (weighted by each class's weighted positive count), ``
 one ranking). All on a 0-100 scale. With unit weights these are exactly ``bench.metrics.evaluate``'s
 values, which ``PairedBootstrap.point`` exposes so callers can check a run's scores against its record.
 
-Each replicate costs two sparse (tie group x image) products, O(annotated entries), plus O(tie
-groups); replicates are processed in blocks so that no block array exceeds ``block_elements`` values.
+Only the tie groups holding a positive enter the sum, so the negatives ranked between two such
+groups are merged into the later one's *bucket* (those after a ranking's last positive group into
+one tail bucket): the cumulative counts at every positive group are unchanged and the dense work per
+replicate is O(positive groups), not O(tie groups). Each replicate costs two sparse (bucket x image)
+products, O(annotated entries); replicates are processed in blocks so that no block array exceeds
+``block_elements`` values, and the blocks' image weights are kept (``keep_weights`` values at most)
+for the next run scored on the same test set.
 """
 from __future__ import annotations
 
@@ -40,11 +45,13 @@ class LabelledTestSet:
 
 @dataclass(frozen=True)
 class _Ranking:
-    """The tie groups of every ranking as (group x image) counts of positive / negative entries."""
+    """The buckets of every ranking as (bucket x image) counts of positive / negative entries: a
+    bucket is one tie group holding a positive plus the negative-only groups ranked just above it,
+    or a ranking's tail of negative-only groups below its last positive."""
 
-    positives: sp.csr_array  # [g, i]: positive entries of image i in tie group g
+    positives: sp.csr_array  # [k, i]: positive entries of image i in bucket k
     negatives: sp.csr_array
-    starts: np.ndarray       # first tie group of each present ranking
+    starts: np.ndarray       # first bucket of each present ranking
     present: np.ndarray      # the rankings (classes) that have entries
 
     @property
@@ -55,7 +62,9 @@ class _Ranking:
 def _ranking(classes: np.ndarray, scores: np.ndarray, rows: np.ndarray, positive: np.ndarray,
              num_images: int) -> _Ranking:
     """Entries sorted by (ranking, score descending) through one packed uint64 key (the tie rule of
-    ``bench.metrics.ranking``: equal scores get equal keys); equal keys form one tie group."""
+    ``bench.metrics.ranking``: equal scores get equal keys); equal keys form one tie group, and each
+    group goes to the bucket of the first group at or below it that holds a positive or ends its
+    ranking (``_Ranking``)."""
     score_key, bits = descending_score_key(scores)
     if bits + int(classes.max(initial=0)).bit_length() > 64:
         raise ValueError(f"test scores: {bits}-bit score ranks x {int(classes.max()) + 1} rankings "
@@ -66,16 +75,24 @@ def _ranking(classes: np.ndarray, scores: np.ndarray, rows: np.ndarray, positive
     new = np.ones(order.size, dtype=bool)
     new[1:] = key[1:] != key[:-1]
     group = np.cumsum(new) - 1
-    shape = (int(new.sum()), num_images)
-    counts = [sp.csr_array((np.ones(int(m.sum())), (group[m], r[m])), shape=shape) for m in (p, ~p)]
-    present, starts = np.unique(c[new], return_index=True)
-    return _Ranking(counts[0], counts[1], starts, present)
+    num_groups = int(new.sum())
+    closing = np.zeros(num_groups, dtype=bool)
+    closing[group[p]] = True
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = c[1:] != c[:-1]
+    closing[group[last]] = True
+    bucket = (np.cumsum(closing) - closing)[group]
+    shape = (int(closing.sum()), num_images)
+    counts = [sp.csr_array((np.ones(int(m.sum())), (bucket[m], r[m])), shape=shape) for m in (p, ~p)]
+    present, starts = np.unique(c, return_index=True)
+    return _Ranking(counts[0], counts[1], bucket[starts], present)
 
 
 class PairedBootstrap:
     """Replicate statistics of runs scored on one test set, with shared (paired) image weights."""
 
-    def __init__(self, test: LabelledTestSet, n_boot: int = 1000, seed: int = 0, block_elements: int = 2_000_000):
+    def __init__(self, test: LabelledTestSet, n_boot: int = 1000, seed: int = 0, block_elements: int = 2_000_000,
+                 keep_weights: int = 8_000_000):
         csr = canonical_csr(test.labels)
         self.test = test
         self.num_images, self.num_classes = csr.shape
@@ -83,6 +100,10 @@ class PairedBootstrap:
         self.classes = csr.indices.astype(np.int64)
         self.positive = csr.data == POS
         self.n_boot, self.seed, self.block_elements = int(n_boot), int(seed), int(block_elements)
+        # buckets per ranking <= its positives + one tail: a bound on every run's block width
+        self._width = int(self.positive.sum()) + self.num_classes
+        self._keep = self.n_boot * self.num_images <= keep_weights
+        self._columns: list[np.ndarray] | None = None
 
     @property
     def num_entries(self) -> int:
@@ -102,6 +123,20 @@ class PairedBootstrap:
             yield counts.reshape(b, self.num_images).astype(np.int32)
             done += b
 
+    def _column_blocks(self) -> Iterator[np.ndarray]:
+        """The weight blocks as contiguous float64 (N, b) columns, kept for the next run when small."""
+        if self._columns is not None:
+            yield from self._columns
+            return
+        kept = []
+        for weights in self.weight_blocks(self._width):
+            columns = np.ascontiguousarray(weights.T, dtype=np.float64)
+            if self._keep:
+                kept.append(columns)
+            yield columns
+        if self._keep:
+            self._columns = kept
+
     def _check(self, scores: np.ndarray) -> np.ndarray:
         scores = np.asarray(scores).ravel()
         if scores.size != self.num_entries:
@@ -111,25 +146,24 @@ class PairedBootstrap:
 
     def point(self, scores: np.ndarray, statistics: Sequence[str]) -> dict[str, float]:
         """The statistics with unit weights (the run's own test metrics)."""
-        ones = np.ones((1, self.num_images), dtype=np.int32)
-        values = self._evaluate(self._check(scores), statistics, lambda width: [ones])
+        ones = np.ones((self.num_images, 1), dtype=np.float64)
+        values = self._evaluate(self._check(scores), statistics, lambda: iter([ones]))
         return {k: float(v[0]) for k, v in values.items()}
 
     def replicates(self, scores: np.ndarray, statistics: Sequence[str]) -> dict[str, np.ndarray]:
         """Each statistic on every replicate: ``{statistic: (n_boot,) float64}`` (NaN where undefined)."""
-        return self._evaluate(self._check(scores), statistics, self.weight_blocks)
+        return self._evaluate(self._check(scores), statistics, self._column_blocks)
 
     def _evaluate(self, scores: np.ndarray, statistics: Sequence[str], blocks) -> dict[str, np.ndarray]:
         per_class = _ranking(self.classes, scores, self.rows, self.positive, self.num_images)
         pooled = _ranking(np.zeros_like(self.classes), scores, self.rows, self.positive, self.num_images) \
             if "micro_ap" in statistics else None
-        width = max(per_class.num_groups, pooled.num_groups if pooled else 0)
         out: dict[str, list[np.ndarray]] = {k: [] for k in statistics}
-        for weights in blocks(width):
-            ap, n_pos = _weighted_ap(per_class, weights, self.num_classes)
+        for columns in blocks():
+            ap, n_pos = _weighted_ap(per_class, columns, self.num_classes)
             for key in statistics:
                 if key == "micro_ap":
-                    out[key].append(100.0 * _weighted_ap(pooled, weights, 1)[0][:, 0])
+                    out[key].append(100.0 * _weighted_ap(pooled, columns, 1)[0][:, 0])
                 else:
                     out[key].append(self._reduce(key, ap, n_pos))
         return {k: np.concatenate(v) for k, v in out.items()}
@@ -163,28 +197,31 @@ def _nanmean(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _weighted_ap(r: _Ranking, weights: np.ndarray, num_rankings: int) -> tuple[np.ndarray, np.ndarray]:
+def _weighted_ap(r: _Ranking, columns: np.ndarray, num_rankings: int) -> tuple[np.ndarray, np.ndarray]:
     """(b, R) weighted AP per ranking (NaN when no weighted positive or no weighted negative) and the
-    (b, R) weighted positive counts, for the b weight vectors of ``weights`` (b, N).
+    (b, R) weighted positive counts, for the b weight vectors of ``columns`` (N, b) float64.
 
-    Weighted counts per tie group are two sparse products (exact: integer weights summed in float64);
-    cumulative counts within a ranking are cumulative sums over its groups minus those before it."""
-    ap = np.full((weights.shape[0], num_rankings), np.nan)
-    counts = np.zeros((weights.shape[0], num_rankings))
+    Weighted counts per bucket are two sparse products; cumulative counts within a ranking are one
+    cumulative sum over all buckets, restarted at each ranking's first bucket by subtracting the
+    previous ranking's total there. Every count is an integer below 2**53 summed in float64: exact."""
+    ap = np.full((columns.shape[1], num_rankings), np.nan)
+    counts = np.zeros((columns.shape[1], num_rankings))
     if r.num_groups == 0:
         return ap, counts
-    columns = np.ascontiguousarray(weights.T, dtype=np.float64)
     group_tp = r.positives @ columns
-    cum_tp = np.cumsum(group_tp, axis=0)
-    cum_seen = np.cumsum(group_tp + r.negatives @ columns, axis=0)
-    segment = np.repeat(np.arange(r.starts.size), np.diff(np.append(r.starts, r.num_groups)))
-    before = np.maximum(r.starts - 1, 0)
-    has_before = (r.starts > 0)[:, None]
-    tp = cum_tp - np.where(has_before, cum_tp[before], 0.0)[segment]
-    seen = cum_seen - np.where(has_before, cum_seen[before], 0.0)[segment]
-    sums = np.add.reduceat(group_tp * (tp / np.maximum(seen, 1.0)), r.starts, axis=0)
-    last = np.append(r.starts[1:], r.num_groups) - 1
-    n_pos, n_all = tp[last], seen[last]
+    seen = r.negatives @ columns
+    seen += group_tp
+    tp = group_tp.copy()
+    n_pos = np.add.reduceat(tp, r.starts, axis=0)
+    n_all = np.add.reduceat(seen, r.starts, axis=0)
+    tp[r.starts[1:]] -= n_pos[:-1]
+    seen[r.starts[1:]] -= n_all[:-1]
+    np.cumsum(tp, axis=0, out=tp)
+    np.cumsum(seen, axis=0, out=seen)
+    np.maximum(seen, 1.0, out=seen)
+    np.divide(tp, seen, out=tp)
+    tp *= group_tp
+    sums = np.add.reduceat(tp, r.starts, axis=0)
     ap[:, r.present] = np.where((n_pos > 0) & (n_pos < n_all), sums / np.maximum(n_pos, 1.0), np.nan).T
     counts[:, r.present] = n_pos.T
     return ap, counts

@@ -9,7 +9,8 @@
   likelihood-only vs likelihood+prior (``variant``): from runs of one table whose resolved method
   parameters differ only in that parameter, one line per remaining difference.
 
-Points are means over seeds; bands are mean ± std where a point has two runs or more. Output is
+Points are means over seeds; bands are mean ± std where a point has two runs or more. Legends hold
+short unique labels, one colour per line, test-selected lines dashed (``bench.reporting.legend``). Output is
 byte-stable: SVG (for HTML) without date and with a fixed hash salt, PNG (beside Markdown) at a fixed dpi.
 """
 from __future__ import annotations
@@ -19,31 +20,35 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure as MplFigure
-
 from bench.reporting.cells import cell_for
-from bench.reporting.grouping import SettingGroup, seed_key
-from bench.reporting.model import Figure, Table
+from bench.reporting.grouping import SettingGroup, seed_key, selected_on_test
+from bench.reporting.legend import styles
+from bench.reporting.model import TEST_SELECTED, Figure, Table
 from bench.reporting.schema import Metric
 from bench.reporting.tables import slug
 
-Series = tuple[str, list[float], list[float], list[float | None]]
+Series = tuple  # (label, xs, means, stds[, selected on the test set])
 PARAM_FIGURES = (("gamma_neg", "γ−", "CSL Figure 8"), ("likelihood_topk", "K", "CSL Figure 9"))
 SPEARMAN_PATH = ("artifacts", "class_prior", "spearman_topk")
 
 
 def draw(slug_text: str, title: str, caption: str, xlabel: str, ylabel: str, series: Sequence[Series],
          fmt: str = "png") -> Figure:
-    """A line plot with seed bands, rendered as PNG bytes (``fmt="png"``) or SVG text (``"svg"``)."""
-    labels = [s[0] for s in series]
+    """A line plot with seed bands, rendered as PNG bytes (``fmt="png"``) or SVG text (``"svg"``).
+    ``series``: (label, xs, means, stds) or (label, xs, means, stds, selected on the test set)."""
+    import matplotlib  # here, not at import: a report without figures never loads matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    looks = styles([s[0] for s in series], [bool(s[4]) if len(s) > 4 else False for s in series])
+    labels = [look.label for look in looks]
     with matplotlib.rc_context({"svg.hashsalt": "bench-report", "font.size": 9}):
         figure = MplFigure(figsize=(5.6, 3.6))
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
-        for label, xs, means, stds in series:
-            (line,) = axes.plot(xs, means, marker="o", label=label)
+        for (_, xs, means, stds, *_), look in zip(series, looks):
+            (line,) = axes.plot(xs, means, marker=look.marker, linestyle=look.linestyle, color=look.colour,
+                                label=look.label)
             band = [(x, m, s) for x, m, s in zip(xs, means, stds) if s is not None]
             if band:
                 axes.fill_between([b[0] for b in band], [b[1] - b[2] for b in band], [b[1] + b[2] for b in band],
@@ -72,7 +77,7 @@ def protocol_figures(sweeps: list[Table], fmt: str = "png") -> list[Figure]:
             points = [(c.value, cell) for c, cell in zip(table.columns, row.cells) if cell is not None]
             if points:
                 series.append((row.label, [x for x, _ in points], [c.mean for _, c in points],
-                               [c.std for _, c in points]))
+                               [c.std for _, c in points], TEST_SELECTED in row.flags))
         xlabel = table.columns[0].header.split("=")[0]
         out.append(draw(f"fig6-{table.slug}", table.title,
                         "CSL Figure 6: one line per method; bands = ± std over seeds.",
@@ -83,6 +88,7 @@ def protocol_figures(sweeps: list[Table], fmt: str = "png") -> list[Figure]:
 def spearman_figure(records: Sequence[Any], fmt: str = "png") -> list[Figure]:
     """CSL Figure 7 from the runs that store top-k prior Spearman values."""
     lines: dict[str, dict[int, dict]] = {}
+    flagged: set[str] = set()
     for record in records:
         topk = record.extra or {}
         for part in SPEARMAN_PATH:
@@ -91,13 +97,16 @@ def spearman_figure(records: Sequence[Any], fmt: str = "png") -> list[Figure]:
             continue
         for k, rho in topk.items():
             if isinstance(rho, (int, float)):
-                line = lines.setdefault(f"{record.dataset}: {record.method}", {})
+                label = f"{record.dataset}: {record.method}" + (" ⟨select_on=test⟩" if selected_on_test(record) else "")
+                if selected_on_test(record):
+                    flagged.add(label)
+                line = lines.setdefault(label, {})
                 line.setdefault(int(k), {})[seed_key(record)] = float(rho)
     series = []
     for label in sorted(lines):
         ks = sorted(lines[label])
         stats = [_mean_std(list(lines[label][k].values())) for k in ks]
-        series.append((label, [float(k) for k in ks], [s[0] for s in stats], [s[1] for s in stats]))
+        series.append((label, [float(k) for k in ks], [s[0] for s in stats], [s[1] for s in stats], label in flagged))
     if not series:
         return []
     return [draw("fig7-prior-spearman", "Estimated prior vs true class frequencies (CSL Figure 7)",
@@ -145,4 +154,4 @@ def _line_label(rest: dict[str, Any], all_rests: list[dict[str, Any]]) -> str:
     varying = sorted(k for k in rest if any(other.get(k) != rest[k] for other in all_rests))
     name = str(rest.get("method.name", "method"))
     details = ", ".join(f"{k.rsplit('.', 1)[-1]}={rest[k]}" for k in varying if k != "method.name")
-    return f"{name} [{details}]" if details else name
+    return f"{name} ({details})" if details else name

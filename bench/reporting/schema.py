@@ -2,7 +2,8 @@
 
 A metric says where its value lives in a run record (``source``), how it is shown (``name``,
 ``format``, ``scale``), which way is better (``direction``) and, when it can be recomputed from a
-run's stored test scores, which ``statistic`` the paired bootstrap recomputes.
+run's stored test scores, which ``statistic`` the paired bootstrap recomputes; a cost metric's
+``unit`` (``bench.reporting.units``) lets its column pick the unit that fits its values.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from bench.core.errors import InputError
 from bench.core.resources import shipped
 from bench.core.yamlfile import read_yaml
+from bench.reporting.units import LADDERS
 
 REPORTS_DIR = shipped("reports")
 DEFAULT_SCHEMA = REPORTS_DIR / "metrics.yaml"
@@ -41,6 +43,7 @@ class Metric:
     description: str
     scale: float = 1.0
     statistic: str | None = None
+    unit: str | None = None
 
     def value(self, record: Any) -> float | None:
         """The metric of ``record`` (scaled), or None when the record does not hold it."""
@@ -82,7 +85,7 @@ def _check_entry(entry: Any, index: int, where: str) -> Metric:
     missing = [k for k in REQUIRED if k not in entry]
     if missing:
         raise SchemaError(f"{label} lacks field(s) {', '.join(missing)}")
-    unknown = set(entry) - set(REQUIRED) - {"scale", "statistic"}
+    unknown = set(entry) - set(REQUIRED) - {"scale", "statistic", "unit"}
     if unknown:
         raise SchemaError(f"{label} has unknown field(s) {', '.join(sorted(unknown))}")
     if entry["direction"] not in DIRECTIONS:
@@ -99,8 +102,10 @@ def _check_entry(entry: Any, index: int, where: str) -> Metric:
         raise SchemaError(f"{label}: statistic must be one of {', '.join(STATISTIC_KINDS)}[:name], got {statistic!r}")
     if not isinstance(entry.get("scale", 1.0), (int, float)):
         raise SchemaError(f"{label}: scale must be a number")
+    if entry.get("unit") is not None and entry["unit"] not in LADDERS:
+        raise SchemaError(f"{label}: unit must be one of {', '.join(LADDERS)}, got {entry['unit']!r}")
     return Metric(**{k: entry[k] for k in REQUIRED}, scale=float(entry.get("scale", 1.0)),
-                  statistic=statistic)
+                  statistic=statistic, unit=entry.get("unit"))
 
 
 def load_schema(path: str | Path | None = None) -> dict[str, Metric]:

@@ -3,7 +3,8 @@ per value of the protocol parameter (N_s for ``fpc``, p for ``rpa``), cells mAP(
 
 Tables of the same dataset (dataset part of the selector), protocol and setting that differ only in
 that parameter are merged; a sweep needs at least two values. Rows match across values by method
-selector and row keys (``bench.reporting.grouping``); each column is ranked and marked on its own.
+selector and row keys (``bench.reporting.grouping``); each column is ranked and marked on its own;
+rows selected on the test set are shown, flagged, never ranked.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 from typing import Any
 
 from bench.plugins.selectors import parse_dataset_selector
-from bench.reporting import cells
+from bench.reporting import cells, headings
 from bench.reporting.grouping import SettingGroup
 from bench.reporting.layouts import SWEEP_METRIC, SWEEP_PARAMETERS
 from bench.reporting.marking import ColumnMarker
@@ -63,16 +64,22 @@ def _table(base: str, protocol: str, by_value: dict[float, list[SettingGroup]], 
     rows = []
     for key in sorted(runs):
         row_cells = [cells.cell_for(metric, runs[key].get(v, [])) for v in by_value]
-        ids = [r.id for v in by_value for r in runs[key].get(v, [])]
-        rows.append((Row(key[0], OURS, row_cells, runs=ids, flags=[TEST_SELECTED] if key in flagged else []),
+        records = [r for v in by_value for r in runs[key].get(v, [])]
+        ids = [r.id for r in records]
+        rows.append((Row(key[0], OURS, row_cells, runs=ids, flags=[TEST_SELECTED] if key in flagged else [],
+                         run_notes=cells.run_notes_of(records)),
                      [runs[key].get(v, []) for v in by_value]))
-    tests = [marker.mark([(row.cells[i], per_value[i]) for row, per_value in rows]) for i in range(len(columns))]
+    ranked = [(row, per_value) for row, per_value in rows if TEST_SELECTED not in row.flags]
+    tests = [marker.mark([(row.cells[i], per_value[i]) for row, per_value in ranked]) for i in range(len(columns))]
     for column, test in zip(columns, tests):
         column.test = test.test if test else None
     first = next(iter(by_value.values()))[0]
     caption = [f"{metric.name} vs {label} (CSL Figure 6 / COCO {protocol.upper()} tables)"]
-    if setting_text(first.setting):
-        caption.append(f"setting: {setting_text(first.setting)}")
     table_rows = [row for row, _ in rows]
-    return Table(f"sweep-{slug(base)}-{protocol}", f"{base} + {protocol}: {metric.name} vs {label}", columns,
-                 table_rows, caption, cells.footnotes(columns, tests, table_rows, marker.alpha), role="sweep")
+    recipe = headings.recipe_short(first.setting)
+    title = headings.SEP.join(p for p in (headings.dataset_part(first.dataset), protocol, f"{metric.name} vs {label}",
+                                          recipe) if p)
+    return Table(f"sweep-{slug(base)}-{protocol}", title, columns, table_rows, caption,
+                 cells.footnotes(columns, tests, table_rows, marker.alpha), role="sweep",
+                 recipe_text=setting_text(first.setting), setting=headings.setting_lines(first.setting),
+                 recipe_short=recipe)

@@ -50,6 +50,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX runs_by_config ON runs (config_hash, status, created_at, id)",
         "CREATE INDEX runs_by_created ON runs (created_at, id)",
     )),
+    Migration(3, "cache the report's bootstrap replicates by content key (bench.reporting.replicates)", (
+        """CREATE TABLE bootstrap_replicates (
+            key TEXT NOT NULL, statistic TEXT NOT NULL, point REAL, replicates BLOB NOT NULL,
+            created_at TEXT NOT NULL, PRIMARY KEY (key, statistic))""",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

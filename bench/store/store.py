@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from bench.store.queries import UNFINISHED, runs_query
 from bench.store.records import COLUMNS, RunRecord, record_to_row, row_to_record
 from bench.store.schema import ensure_schema
 
+_SQL_BATCH = 500  # keys per "IN (...)" query, well under SQLite's variable limit
 _INSERT_RUN = f"INSERT OR IGNORE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
@@ -309,6 +310,34 @@ class Store:
         with self._connection() as conn:
             row = conn.execute("SELECT payload, meta FROM artifacts WHERE kind = ? AND key = ?", (name, key)).fetchone()
         return None if row is None else (bytes(row["payload"]), from_json(row["meta"]))
+
+    # -- the report's bootstrap replicates (a cache keyed by content) -----------------------------
+
+    def bootstrap_replicates(self, keys: Sequence[str]) -> dict[str, dict[str, tuple[float, np.ndarray]]]:
+        """The cached entries of ``keys`` (``bench.reporting.replicates``): ``{key: {statistic:
+        (point, float64 replicates)}}``, keys without an entry left out; a NULL point reads as NaN."""
+        found: dict[str, dict[str, tuple[float, np.ndarray]]] = {}
+        keys = list(dict.fromkeys(keys))
+        with self._connection() as conn:
+            for start in range(0, len(keys), _SQL_BATCH):
+                batch = keys[start:start + _SQL_BATCH]
+                rows = conn.execute("SELECT key, statistic, point, replicates FROM bootstrap_replicates "
+                                    f"WHERE key IN ({', '.join('?' * len(batch))})", batch).fetchall()
+                for row in rows:
+                    point = float("nan") if row["point"] is None else float(row["point"])
+                    values = np.frombuffer(bytes(row["replicates"]), dtype="<f8").copy()
+                    found.setdefault(row["key"], {})[row["statistic"]] = (point, values)
+        return found
+
+    def put_bootstrap_replicates(self, entries: dict[str, dict[str, tuple[float, np.ndarray]]]) -> None:
+        """Store (replacing) ``{key: {statistic: (point, replicates)}}`` in one transaction."""
+        now = utc_now()
+        rows = [(key, statistic, None if np.isnan(point) else float(point),
+                 np.ascontiguousarray(values, dtype="<f8").tobytes(), now)
+                for key, entry in entries.items() for statistic, (point, values) in entry.items()]
+        with self._writing() as conn:
+            conn.executemany("INSERT OR REPLACE INTO bootstrap_replicates "
+                             "(key, statistic, point, replicates, created_at) VALUES (?, ?, ?, ?, ?)", rows)
 
     # -- export ----------------------------------------------------------------------------------
 

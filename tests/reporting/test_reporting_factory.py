@@ -52,8 +52,13 @@ def _typed(value: str):
 def add_run(store: Store, test: LabelledTestSet, method: str, dataset: str, seed: int, quality: float, *,
             plugin: str | None = None, params: dict | None = None, select_on: str = "val",
             val_score: float | None = None, extra: dict | None = None, keep_scores: bool = True,
-            recipe: dict | None = None, cost: dict | None = None, index: int = 0) -> RunRecord:
-    """Insert one finished run of ``method`` on ``dataset`` and return it (as read back from the store)."""
+            recipe: dict | None = None, cost: dict | None = None, index: int = 0, split_seed: int = 0,
+            noise_seed: int | None = None, val_labels: str | None = None) -> RunRecord:
+    """Insert one finished run of ``method`` on ``dataset`` and return it (as read back from the store).
+
+    ``noise_seed``: draw the score noise from this seed (runs sharing it differ only by ``quality``:
+    their paired differences carry almost no test-image noise); default: a seed of the run's own.
+    ``val_labels``: recorded as ``config.split.val_labels`` when given (partial | clean)."""
     parsed = parse_dataset_selector(dataset)
     protocol = None
     if parsed.protocol is not None:
@@ -63,18 +68,20 @@ def add_run(store: Store, test: LabelledTestSet, method: str, dataset: str, seed
         "bench_version": "0.1.0",
         "method": {"name": plugin or method, "version": "1", "source_hash": "m0", "params": dict(params or {})},
         "dataset": {"name": parsed.dataset.name, "version": "1", "source_hash": "d0", "params": {}},
-        "protocol": protocol, "split": {"split_seed": 0, "val_fraction": 0.2}, "seed": seed, "mode": "linear",
+        "protocol": protocol, "split": {"split_seed": split_seed, "val_fraction": 0.2}, "seed": seed, "mode": "linear",
         "recipe": dict(recipe or RECIPE), "select_on": select_on, "evaluator": "partial", "artifacts": {},
     }
+    if val_labels is not None:
+        config["split"]["val_labels"] = val_labels
     text = json.dumps(config, sort_keys=True)
     digest = hashlib.sha256(f"{method}|{dataset}|{text}".encode()).hexdigest()
-    scores = draw_scores(test, quality, int(digest[:8], 16))
+    scores = draw_scores(test, quality, int(digest[:8], 16) if noise_seed is None else noise_seed)
     result = evaluate(scores, canonical_csr(test.labels), class_groups=test.class_groups)
     metrics = {k: v for k, v in result.to_dict().items() if k != "per_class_ap"}
     stamp = f"2026-01-01T00:{index // 60:02d}:{index % 60:02d}.000000+00:00"
     record = RunRecord(
         id=digest[:32], config_hash=digest, status="done", method=method, dataset=dataset, config=config,
-        manifest_sha256="f" * 64, seed=seed, split_seed=0, evaluator="partial",
+        manifest_sha256="f" * 64, seed=seed, split_seed=split_seed, evaluator="partial",
         selection={"policy": "test" if select_on == "test" else "val", "epoch": 5, "metric": "map_c",
                    "value": result.map_c - 2.0 if val_score is None else val_score},
         metrics=metrics, per_class_ap=result.to_dict()["per_class_ap"], class_names=list(test.class_names),

@@ -61,6 +61,32 @@ def test_figures_7_8_9_from_extra_and_method_parameters(store):
     fig7, fig8, fig9 = figures(store)
     assert fig7.slug == "fig7-prior-spearman" and fig7.lines == ["scene+rpa[p=0.5]: selective"]
     assert fig8.slug == "fig8-scene-rpa-p-0-5-gamma_neg"
-    assert fig8.lines == [f"p-asl [likelihood_topk={k}, variant={v}]" for k in (1, 5) for v in ("likelihood", "union")]
+    assert fig8.lines == [f"p-asl (likelihood_topk={k}, variant={v})" for k in (1, 5) for v in ("likelihood", "union")]
     assert fig9.slug == "fig9-scene-rpa-p-0-5-likelihood_topk"
-    assert fig9.lines == [f"p-asl [gamma_neg={g}, variant={v}]" for g in (1, 2, 3) for v in ("likelihood", "union")]
+    assert fig9.lines == [f"p-asl (gamma_neg={g}, variant={v})" for g in (1, 2, 3) for v in ("likelihood", "union")]
+
+
+def test_legend_labels_are_short_unique_and_styles_tell_test_selection_apart():
+    from bench.reporting.legend import short_labels, styles
+
+    labels = [f"p-asl[gamma_neg={g},likelihood_topk=5,variant=union]" for g in (1, 2)] + [
+              "negative", "negative ⟨select_on=test⟩", "x" * 60, "x" * 60]
+    assert short_labels(labels[:3]) == ["p-asl (gamma_neg=1)", "p-asl (gamma_neg=2)", "negative"]
+    short = short_labels(labels)
+    assert len(set(short)) == len(short) and all(len(s) <= 51 for s in short)
+    looks = styles(labels[:4], [False, False, False, True])
+    assert [look.label for look in looks] == ["p-asl (gamma_neg=1)", "p-asl (gamma_neg=2)", "negative",
+                                             "negative ⚑ test-selected"]
+    assert len({look.colour for look in looks[:3]}) == 3  # one colour per method
+    assert looks[3].colour == looks[2].colour and (looks[3].linestyle, looks[3].marker) == ("--", "x")
+    assert {look.linestyle for look in looks[:3]} == {"-"}
+
+
+def test_figure_6_draws_a_test_selected_row_dashed(store):
+    test = make_test_set(40, ["a", "b"])
+    for i, p in enumerate(("0.1", "0.5")):
+        add_run(store, test, "negative", f"scene+rpa[p={p}]", 0, 1.0, index=2 * i)
+        add_run(store, test, "negative", f"scene+rpa[p={p}]", 0, 1.5, select_on="test", index=2 * i + 1)
+    (figure,) = figures(store, fmt="svg")
+    assert sorted(figure.lines) == ["negative", "negative ⚑ test-selected"]
+    assert "stroke-dasharray" in figure.svg  # the dashed line of the test-selected row

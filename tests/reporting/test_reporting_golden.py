@@ -41,7 +41,7 @@ def test_paper_layouts_with_bootstrap_marks(scenario):
     store, loader = scenario
     text = build_report(store, test_sets=loader, **OPTIONS)
     check_golden("report_bootstrap.md", text)
-    assert "paired bootstrap over the 160 test images" in text
+    assert "hierarchical bootstrap of the mean paired difference" in text and "then the 160 test images" in text
     assert "| Method | Group 1 | Group 2 | Group 3 | Group 4 | Group 5 | All classes |" in text
     assert "| Method | mAP(C) | mAP(O) | Person-AP |" in text
     assert "| Method | N_s=100 | N_s=1000 |" in text
@@ -52,9 +52,11 @@ def test_seed_test_fallback_when_scores_are_not_kept(tmp_path):
     loader = paper_scenario(store, keep_scores=False)
     text = build_report(store, datasets=["coco", "lvis"], test_sets=loader, references="matched", cost=True, **OPTIONS)
     check_golden("report_seed_test.md", text)
-    assert "paired t-test across seeds (scipy.stats.ttest_rel" in text
+    assert "paired t-test across the (seed, split_seed) pairs both rows ran" in text
     assert "test scores not stored for run" in text
-    assert "bootstrap" not in text.split("## coco+fpc[n_s=1000]")[1].split("##")[0].replace("bootstrap not", "")
+    section = text.split("## coco · fpc[n_s=1000] · linear, 5 epochs\n")[1].split("##")[0]
+    assert "bootstrap" not in section.replace("bootstrap not", "")
+    assert "| device time (min) | peak host memory (GiB) |" in section and "**15.6" not in section
 
 
 def test_markdown_with_figures_is_identical_across_builds(scenario, tmp_path):
@@ -67,7 +69,7 @@ def test_markdown_with_figures_is_identical_across_builds(scenario, tmp_path):
     for rel in files[0]:
         assert (outputs[0].parent / rel).read_bytes() == (outputs[1].parent / rel).read_bytes(), rel
     text = outputs[0].read_text(encoding="utf-8")
-    assert "![coco + fpc: mAP(C) vs N_s](figures/fig6-sweep-coco-fpc.png)" in text
+    assert "![coco · fpc · mAP(C) vs N_s · linear, 5 epochs](figures/fig6-sweep-coco-fpc.png)" in text
     assert "Generated" not in text
 
 
@@ -75,7 +77,7 @@ def test_html_site_is_identical_across_builds(scenario, tmp_path):
     store, loader = scenario
     outputs = [build_report(store, fmt="html", out=tmp_path / name, test_sets=loader, **OPTIONS) for name in ("a", "b")]
     files = sorted(p.relative_to(outputs[0].parent) for p in outputs[0].parent.rglob("*") if p.is_file())
-    assert len(files) == 1 + 38
+    assert len(files) == 1 + 38 + 5  # the index, the run pages, a per-class page per detail table
     for rel in files:
         assert (outputs[0].parent / rel).read_bytes() == (outputs[1].parent / rel).read_bytes(), rel
 

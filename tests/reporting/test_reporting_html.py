@@ -75,7 +75,8 @@ def test_index_has_sortable_filterable_tables_and_inline_svg_figures(site):
     tags = parse(index).tags
     tables = [a for t, a in tags if t == "table"]
     filters = [a for t, a in tags if t == "input"]
-    assert all("sortable" in a["class"] for a in tables) and len(tables) == 7  # 5 leaderboards, 1 sweep, summary
+    assert all("sortable" in a["class"] for a in tables) and len(tables) == 11  # 4 main, 5 detail, sweep, summary
+    assert [a["id"] for a in tables[:4]] == ["t-board-coco", "t-board-lvis", "t-board-openimages", "t-board-scene"]
     assert {f["data-table"] for f in filters} == {a["id"] for a in tables}
     assert sum(1 for t, _ in tags if t == "svg") == 4 and sum(1 for t, _ in tags if t == "figure") == 4
     html = index.read_text(encoding="utf-8")
@@ -89,10 +90,10 @@ def test_run_page_shows_config_provenance_and_per_class_ap(site):
     run = next(r for r in store.runs() if r.dataset == "lvis")
     page = index.parent / "runs" / f"{run.id}.html"
     text = "".join(parse(page).text)
-    for expected in (run.config_hash, run.manifest_sha256, run.host, '"split_seed": 0', "Per-class AP", "person"):
+    for expected in (run.config_hash, run.manifest_sha256, run.host, "split.split_seed", "Per-class AP", "person"):
         assert expected in text
-    rows = [a for t, a in parse(page).tags if t == "tr"]
-    assert len(rows) == 1 + len(run.class_names)
+    per_class = page.read_text(encoding="utf-8").split('id="per-class"')[1].split("</table>")[0]
+    assert per_class.count("<tr") == 1 + len(run.class_names)
     ap = [v for v in run.per_class_ap if v is not None]
     assert f"{100 * ap[0]:.2f}" in text and ("excluded" in text) == (len(ap) < len(run.per_class_ap))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import rankdata
-from test_reporting_factory import Loader, add_run, make_test_set
+from test_reporting_factory import RECIPE, Loader, add_run, make_test_set
 
 from bench.reporting import ReportOptions, assemble
 from bench.reporting.model import OURS, REFERENCE, TEST_SELECTED, TUNED
+from bench.reporting.summary import choose_methods
 from bench.reporting.tuning import TuningError, load_tuning
 from bench.store import Store
 
@@ -30,8 +31,8 @@ def build(store, loader, **options):
     return assemble(records, ReportOptions(test_sets=loader, n_boot=200, figures=False, **options))
 
 
-def table(report, title):
-    return next(t for t in report.tables if t.title == title)
+def table(report, selector):
+    return next(t for t in report.tables if t.selector == selector)
 
 
 def row(tab, label):
@@ -55,19 +56,21 @@ def test_cells_are_mean_std_ddof1_over_seeds(store, labels):
 def test_rows_split_by_config_and_tables_by_setting(store, labels):
     add_run(store, labels, "negative", SCENE, 0, 1.0, params={"reduction": "sum"}, index=0)
     add_run(store, labels, "negative", SCENE, 0, 1.0, params={"reduction": "mean"}, index=1)
-    add_run(store, labels, "negative", SCENE, 0, 1.0, params={"reduction": "sum"}, recipe={"epochs": 30}, index=2)
+    add_run(store, labels, "negative", SCENE, 0, 1.0, params={"reduction": "sum"}, recipe={**RECIPE, "epochs": 30},
+            index=2)
     report = build(store, Loader({"scene": labels}))
-    scene = [t for t in report.tables if t.title == SCENE]
-    assert len(scene) == 2 and len({t.slug for t in scene}) == 2
+    scene = [t for t in report.tables if t.selector == SCENE]
+    assert len(scene) == 2 and len({t.slug for t in scene}) == 2 and len({t.title for t in scene}) == 2
     split = next(t for t in scene if len(t.rows) == 2)
     assert sorted(r.label for r in split.rows) == ["negative ⟨method.params.reduction=mean⟩",
                                                     "negative ⟨method.params.reduction=sum⟩"]
     other = next(t for t in scene if len(t.rows) == 1)
-    assert any("recipe.epochs=30" in line for line in other.caption)
+    assert other.title == "scene · rpa[p=0.5] · linear, 30 epochs"  # the heading names what differs
+    assert split.title == "scene · rpa[p=0.5] · linear, 5 epochs" and "recipe.epochs = 30" in other.setting
 
 
 def test_best_bold_and_bootstrap_marks(store, labels):
-    for seed in (0, 1):
+    for seed in (0, 1, 2):
         add_run(store, labels, "strong", SCENE, seed, 2.5, index=seed)
         add_run(store, labels, "strong-twin", SCENE, seed, 2.5, plugin="strong", index=10 + seed)
         add_run(store, labels, "weak", SCENE, seed, 0.0, index=20 + seed)
@@ -79,16 +82,25 @@ def test_best_bold_and_bootstrap_marks(store, labels):
     assert cells[twin].tied and cells[twin].p_value >= 0.05  # same quality: indistinguishable
     assert not cells["weak"].tied and cells["weak"].p_value < 0.05
     assert tab.columns[0].test == "bootstrap"
-    assert any("paired bootstrap over the 100 test images (200 resamples" in n for n in tab.footnotes)
+    assert any("hierarchical bootstrap" in n and "then the 100 test images (200 resamples" in n for n in tab.footnotes)
 
 
-def test_minimising_metrics_bold_the_smallest(store, labels):
-    add_run(store, labels, "cheap", SCENE, 0, 1.0, cost={"device_hours": 0.1, "device_count": 1}, index=0)
-    add_run(store, labels, "dear", SCENE, 0, 1.0, cost={"device_hours": 0.9, "device_count": 1}, index=1)
-    tab = table(build(store, None, cost=True), SCENE)
-    index = [c.key for c in tab.columns].index("device_hours")
-    assert [c.key for c in tab.columns] == ["map_c", "map_o", "device_hours"]  # no peak-memory data: no column
-    assert row(tab, "cheap").cells[index].best and not row(tab, "dear").cells[index].best
+def test_cost_columns_fit_their_units_and_are_never_bold_or_tested(store, labels):
+    for seed in (0, 1, 2):
+        add_run(store, labels, "cheap", SCENE, seed, 1.0, cost={"device_hours": 0.001 + 0.0001 * seed}, index=seed)
+        add_run(store, labels, "dear", SCENE, seed, 1.0, cost={"device_hours": 0.002, "peak_host_mb": 900.0 + seed},
+                index=10 + seed)
+    tab = table(build(store, None, cost=True, significance="seeds"), SCENE)
+    assert [c.key for c in tab.columns] == ["map_c", "map_o", "device_hours", "peak_host_gb"]
+    assert [c.header for c in tab.columns[2:]] == ["device time (s)", "peak host memory (MiB)"]
+    assert tab.columns[2].test is None and tab.columns[3].test is None  # no significance test on cost
+    cheap, dear = row(tab, "cheap"), row(tab, "dear")
+    assert not any(c.best or c.tied or c.untested or c.p_value is not None for r in (cheap, dear) for c in r.cells[2:]
+                   if c is not None)
+    assert cheap.cells[2].text() == "3.96 ± 0.36 (n=3)" and dear.cells[2].text() == "7.20 ± 0.00 (n=3)"
+    assert dear.cells[3].text() == "901.0 ± 1.0 (n=3)" and cheap.cells[3] is None
+    assert any(n.startswith("Cost (device time (s), peak host memory (MiB)): ") and "never bold" in n
+               for n in tab.footnotes)
     assert [c.key for c in table(build(store, None), SCENE).columns] == ["map_c", "map_o"]
 
 
@@ -98,16 +110,20 @@ def test_fallbacks_say_why(store, labels):
         add_run(store, labels, "b", SCENE, seed, 1.0, keep_scores=False, index=10 + seed)
     tab = table(build(store, Loader({"scene": labels})), SCENE)
     assert tab.columns[0].test == "ttest_rel"
-    assert any("paired t-test across seeds" in n and "test scores not stored for run" in n for n in tab.footnotes)
+    assert any("paired t-test across the (seed, split_seed) pairs" in n and "test scores not stored for run" in n
+               for n in tab.footnotes)
     no_labels = table(build(store, Loader({})), SCENE)
     assert no_labels.columns[0].test == "ttest_rel"
 
 
 def test_tampered_scores_are_not_trusted(store, labels):
     run = add_run(store, labels, "a", SCENE, 0, 2.0, index=0)
-    add_run(store, labels, "b", SCENE, 0, 1.0, index=1)
+    for seed in (1, 2):
+        add_run(store, labels, "a", SCENE, seed, 2.0, index=10 + seed)
+    for seed in (0, 1, 2):
+        add_run(store, labels, "b", SCENE, seed, 1.0, index=20 + seed)
     shifted = make_test_set(100, ["a", "b", "c", "d"], seed=8)  # other labels: scores no longer reproduce map_c
-    tab = table(build(store, Loader({"scene": shifted})), SCENE)
+    tab = table(build(store, Loader({"scene": shifted}), significance="bootstrap"), SCENE)
     assert tab.columns[0].test == "untested"
     assert any(f"stored test scores of run {run.id[:12]} do not reproduce its recorded mAP(C)" in n
                for n in tab.footnotes)
@@ -185,33 +201,81 @@ def test_tuning_spec_errors(tmp_path):
         load_tuning(path)
 
 
-def test_cross_dataset_summary_by_hand(store):
-    quality = {"scene": {"x": 2.0, "y": 1.0, "z": 0.2}, "coco": {"x": 0.1, "y": 2.5}}
+def _summary_runs(store, quality, seeds=(0, 1), recipe=None, start=0):
     sets = {name: make_test_set(90, ["a", "b", "c"], seed=i) for i, name in enumerate(quality)}
-    i = 0
+    i = start
     for name, methods in quality.items():
         for method, q in methods.items():
-            add_run(store, sets[name], method, f"{name}+rpa[p=0.5]", 0, q, index=i)
-            i += 1
-    report = build(store, None)
-    means = {t.title: {r.label: r.cells[0].mean for r in t.rows if r.origin == OURS} for t in report.tables}
-    ranks, wins, games = {}, {}, {}
+            for seed in seeds:
+                add_run(store, sets[name], method, f"{name}+rpa[p=0.5]", seed, q, recipe=recipe, index=i)
+                i += 1
+    return sets, i
+
+
+def test_cross_dataset_summary_by_hand(store):
+    quality = {"scene": {"w": 3.0, "x": 2.0, "y": 1.0, "z": 0.2}, "coco": {"x": 0.1, "y": 2.5, "z": 1.0},
+               "lvis": {"x": 1.0, "y": 1.1, "z": 3.0}}
+    sets, i = _summary_runs(store, quality)
+    add_run(store, sets["coco"], "v", "coco+rpa[p=0.5]", 0, 0.3, index=i)  # n = 1: never ranked
+    add_run(store, sets["coco"], "x", "coco+rpa[p=0.5]", 0, 9.0, select_on="test", index=i + 1)
+    add_run(store, sets["coco"], "x", "coco+rpa[p=0.5]", 1, 9.0, select_on="test", index=i + 2)
+    _summary_runs(store, {"scene": {"x": 1.0, "y": 2.0}}, recipe={**RECIPE, "epochs": 30}, start=i + 3)
+    report = build(store, None, significance="off")
+    assert len(report.summaries) == 1  # the 30-epoch recipe has one table: no summary of its own
+    summary = report.summaries[0]
+    ranked = {"x", "y", "z"}  # w is only in scene; v has n = 1; the test-selected x row never counts
+    means = {t.selector: {r.label: r.cells[0].mean for r in t.rows if r.label in ranked}
+             for t in report.tables if "recipe.epochs = 30" not in t.setting}
+    assert set(means) == {"scene+rpa[p=0.5]", "coco+rpa[p=0.5]", "lvis+rpa[p=0.5]"}
+    ranks, wins = {}, {}
     for scores in means.values():
         names = sorted(scores)
-        r = rankdata([-scores[n] for n in names])
-        for n, rank in zip(names, r):
+        for n, rank in zip(names, rankdata([-scores[n] for n in names])):
             ranks.setdefault(n, []).append(rank)
             wins[n] = wins.get(n, 0) + sum(scores[n] > scores[m] for m in names if m != n)
-            games[n] = games.get(n, 0) + len(names) - 1
-    summary = {r.label: [c.mean for c in r.cells] for r in report.summary.rows}
-    for n in ranks:
-        assert summary[n] == pytest.approx([len(ranks[n]), np.mean(ranks[n]), wins[n] / games[n]])
-    assert [r.label for r in report.summary.rows][0] == min(ranks, key=lambda n: (np.mean(ranks[n]), n))
+    values = {r.label: [c.mean for c in r.cells] for r in summary.rows}
+    assert set(values) == ranked
+    for n in ranked:
+        assert values[n] == pytest.approx([3, np.mean(ranks[n]), wins[n] / 6])
+    assert [r.label for r in summary.rows][0] == min(ranks, key=lambda n: (np.mean(ranks[n]), n))
+    assert "of the 3 methods that each of these 3 leaderboard tables" in summary.caption[0]
+    assert "1 other table left out" in summary.caption[0] and "recipe.epochs = 5" in summary.setting
+    assert summary.title == "Cross-dataset summary · linear, 5 epochs"
+    coco = table(report, "coco+rpa[p=0.5]")
+    flagged = next(r for r in coco.rows if TEST_SELECTED in r.flags)
+    assert flagged.cells[0].mean > max(r.cells[0].mean for r in coco.rows if r is not flagged)
+    assert not any(c.best or c.tied or c.untested for c in flagged.cells)  # shown, flagged, never ranked
+
+
+def test_summary_needs_two_runs_and_two_tables(store):
+    _summary_runs(store, {"scene": {"x": 2.0, "y": 1.0}, "coco": {"x": 0.1, "y": 2.5}}, seeds=(0,))
+    assert build(store, None, significance="off").summaries == []  # n = 1 everywhere
+
+
+def test_one_summary_per_recipe(store):
+    _, i = _summary_runs(store, {"scene": {"x": 2.0, "y": 1.0}, "coco": {"x": 0.1, "y": 2.5}})
+    _summary_runs(store, {"scene": {"x": 1.0, "y": 2.0}, "coco": {"x": 1.0, "y": 2.0}},
+                  recipe={**RECIPE, "epochs": 30}, start=i)
+    summaries = build(store, None, significance="off").summaries
+    assert [s.slug for s in summaries] == ["summary", "summary-2"]
+    assert all(len(s.rows) == 2 and s.rows[0].cells[0].mean == 2 for s in summaries)
+    assert sorted("recipe.epochs = 30" in s.setting for s in summaries) == [False, True]
+    assert sorted(s.title for s in summaries) == ["Cross-dataset summary · linear, 30 epochs",
+                                                  "Cross-dataset summary · linear, 5 epochs"]
+
+
+def test_summary_method_set_choice():
+    a, b, c, d = "abcd"
+    sets = [frozenset({a, b, c}), frozenset({a, b}), frozenset({a, b, d}), frozenset({c, d})]
+    assert choose_methods(sets) == {a, b}  # in 3 tables; {a, b, c} and {a, b, d} in one each
+    assert choose_methods([frozenset({a, b, c}), frozenset({a, b, c}), frozenset({a, b})]) == {a, b}
+    assert choose_methods([frozenset({a, b, c}), frozenset({a, b, c})]) == {a, b, c}  # larger set on ties
+    assert choose_methods([frozenset({a, b}), frozenset({c, d})]) is None  # no set held by two tables
 
 
 def test_default_loader_says_why_test_labels_are_missing(store, labels, tmp_path):
     dataset = f"coco[root={tmp_path / 'absent'}]+fpc[n_s=10]"
-    for seed in (0, 1):
+    for seed in (0, 1, 2):
         add_run(store, labels, "a", dataset, seed, 2.0, index=seed)
         add_run(store, labels, "b", dataset, seed, 1.0, index=10 + seed)
     records = store.runs(status="done", latest_done_per_config=True)
