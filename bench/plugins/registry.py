@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import inspect
 import os
 import re
 import sys
@@ -104,18 +103,18 @@ class Registry:
                 del sys.modules[name]
 
     def names(self) -> list[str]:
-        discover()
+        discover(folders=(self.folder,))
         return sorted(self._classes)
 
     def classes(self) -> dict[str, type]:
-        discover()
+        discover(folders=(self.folder,))
         return dict(sorted(self._classes.items()))
 
     def get(self, name: str) -> type:
         """The class registered as ``name``. Raises ``PluginImportError`` when the file that
         defines ``name`` failed to import (with its file, line and error), else
         ``UnknownPluginError`` with the closest known name."""
-        discover()
+        discover(folders=(self.folder,))
         if name not in self._classes:
             source = self._failed_source(name)
             if source is not None:
@@ -177,7 +176,7 @@ def register_dataset(name: str) -> Callable[[T], T]:
     return DATASETS.register(name)
 
 
-_discovered = False
+_discovered: set[str] = set()
 
 
 def plugin_folders() -> list[Path]:
@@ -189,7 +188,9 @@ def plugin_folders() -> list[Path]:
     return folders
 
 
-def _ensure_namespace(name: str) -> None:
+def _ensure_namespace(name: str, folder: Path) -> None:
+    """Namespace packages down to ``name``, whose ``__path__`` is ``folder``: a plugin imports a
+    helper module of its folder relatively (``from ._common import f``)."""
     parts = name.split(".")
     for i in range(1, len(parts) + 1):
         mod = ".".join(parts[:i])
@@ -197,6 +198,7 @@ def _ensure_namespace(name: str) -> None:
             module = types.ModuleType(mod)
             module.__path__ = []
             sys.modules[mod] = module
+    sys.modules[name].__path__ = [str(folder)]
 
 
 def load_plugin_file(path: Path, folder: str) -> types.ModuleType | None:
@@ -209,7 +211,7 @@ def load_plugin_file(path: Path, folder: str) -> types.ModuleType | None:
     module_name = f"{namespace}.{path.stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
-    _ensure_namespace(namespace)
+    _ensure_namespace(namespace, path.parent)
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -223,18 +225,19 @@ def load_plugin_file(path: Path, folder: str) -> types.ModuleType | None:
     return module
 
 
-def discover(force: bool = False) -> None:
-    """Import every built-in, BENCH_PLUGIN_PATH and entry-point plugin (once per process)."""
-    global _discovered
-    if _discovered and not force:
-        return
-    _discovered = True
-    for root in plugin_folders():
-        for folder in FOLDERS:
+def discover(force: bool = False, folders: tuple[str, ...] = FOLDERS) -> None:
+    """Import every built-in, BENCH_PLUGIN_PATH and entry-point plugin of ``folders`` ("methods",
+    "datasets"; once per process each): looking up a dataset never imports the method plugins (and
+    the torch they import)."""
+    for folder in folders:
+        if folder in _discovered and not force:
+            continue
+        _discovered.add(folder)
+        for root in plugin_folders():
             for path in sorted((root / folder).glob("*.py")):
                 if not path.name.startswith("_"):
                     load_plugin_file(path, folder)
-    for registry in _REGISTRIES.values():
+        registry = _REGISTRIES[folder]
         for ep in metadata.entry_points(group=registry.entry_point_group):
             try:
                 obj = ep.load()
@@ -251,17 +254,15 @@ def failed_plugins() -> dict[str, str]:
 
 
 def source_hash(cls: type) -> str:
-    """sha256 of the source file defining ``cls`` and its plugin base classes (first 16 hex)."""
-    digest = hashlib.sha256()
-    for klass in cls.__mro__:
-        if klass.__module__.startswith(PLUGIN_NAMESPACE) or klass is cls:
-            try:
-                digest.update(Path(inspect.getfile(klass)).read_bytes())
-            except (TypeError, OSError):
-                digest.update(_qualname(klass).encode())
-    return digest.hexdigest()[:16]
+    """sha256 (first 16 hex) of every source file plugin ``cls`` depends on: its class chain, its local
+    helper modules and the plugins it delegates to (``bench.plugins.identity``)."""
+    from bench.plugins.identity import source_hash as of_sources  # identity resolves delegates here
+
+    return of_sources(cls)
 
 
 def plugin_identity(cls: type) -> dict[str, Any]:
-    """What a run records about a plugin: name, version, source hash."""
-    return {"name": cls.name, "version": str(getattr(cls, "version", "0")), "source_hash": source_hash(cls)}
+    """What a run records about a plugin: name, version, source hash (``bench.plugins.identity``)."""
+    from bench.plugins.identity import plugin_identity as identity
+
+    return identity(cls)
