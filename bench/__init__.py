@@ -1,8 +1,9 @@
 """bench: benchmark harness for multi-label classification with partial annotations.
 
-The public API is importable from here. Names that need torch (``Method``, ``TrainState``,
-``LabelStore``, ``get_method``, ``get_dataset``) load on first use, so numpy-only parts of the engine
-(labels, protocols, manifests, metrics) import without torch.
+The public API is importable from here. Names that need numpy, scipy or torch (the label
+encoding, ``DatasetData``, ``Method``, ``TrainState``, ``LabelStore``, ``get_method``,
+``get_dataset``, ...) load on first use, so ``import bench.<anything>`` costs nothing for them and
+numpy-only parts of the engine (labels, protocols, manifests, metrics) import without torch.
 """
 from __future__ import annotations
 
@@ -11,23 +12,26 @@ from typing import Any
 
 from bench.core.params import Param
 from bench.core.version import __version__
-from bench.labels.encoding import NEG, POS, UNANN
-from bench.plugins.dataset import DatasetData, DatasetPlugin, ImageDataset, Split
 from bench.plugins.official import OfficialArgsError, OfficialRun
 from bench.plugins.registry import register_dataset, register_method
 from bench.plugins.requirements import PriorSpec
 from bench.plugins.selectors import format_selector
 
 _LAZY = {
+    **{name: "bench.labels.encoding" for name in ("NEG", "POS", "UNANN")},
+    **{name: "bench.plugins.dataset" for name in ("DatasetData", "DatasetPlugin", "ImageDataset", "Split")},
     "Method": "bench.plugins.method", "TrainState": "bench.plugins.method", "LabelStore": "bench.labels.store",
     "get_method": "bench.runs.resolve", "get_dataset": "bench.runs.resolve",
     "get_dataset_class": "bench.runs.resolve",
+    **{name: "bench.plugins.batch" for name in ("BatchWorld", "batch_world", "global_sum", "global_smallest_mask",
+                                                "global_kth_largest", "stable_smallest_mask")},
 }
 
 __all__ = [
     "DatasetData", "DatasetPlugin", "ImageDataset", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
     "TrainState", "Param", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector", "register_dataset",
-    "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
+    "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method", "BatchWorld", "batch_world",
+    "global_sum", "global_smallest_mask", "global_kth_largest", "stable_smallest_mask",
 ]
 
 

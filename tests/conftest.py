@@ -16,8 +16,12 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path, monkeypatch):
-    """Every test writes its own store, never results/bench.db."""
+    """Every test writes its own store, never results/bench.db, its own cache (the plugin index) and
+    its own user config (``bench data root``), and sees no ``$BENCH_DATA``."""
     monkeypatch.setenv("BENCH_STORE", str(tmp_path / "bench.db"))
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BENCH_CONFIG", str(tmp_path / "user-config.yaml"))  # never the user's data roots
+    monkeypatch.delenv("BENCH_DATA", raising=False)
 
 
 @pytest.fixture(autouse=True)

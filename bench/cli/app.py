@@ -20,9 +20,7 @@ from typer.core import TyperGroup
 
 import bench.cli
 from bench.cli.common import err, out
-from bench.cli.listing import datasets_table, failed_lines, methods_table, protocols_table
 from bench.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, BenchError
-from bench.plugins.registry import DATASETS, METHODS
 
 
 class BenchGroup(TyperGroup):
@@ -81,11 +79,15 @@ class Listable(str, Enum):
 def list_plugins(what: Listable = typer.Argument(..., help="methods, datasets or protocols")) -> None:
     """List the installed methods, datasets or protocols with their parameters and defaults,
     and the plugins that failed to import with their error."""
+    from bench.cli.listing import failed_lines, plugins_table, protocols_table
+    from bench.plugins.index import plugin_index
+
     if what is Listable.protocols:
         out.print(protocols_table())
         return
-    out.print(methods_table() if what is Listable.methods else datasets_table())
-    for line in failed_lines(METHODS if what is Listable.methods else DATASETS):
+    index = plugin_index(what.value)
+    out.print(plugins_table(what.value, index))
+    for line in failed_lines(what.value, index):
         out.print(line, style="red", markup=False, highlight=False)
     for module, error in sorted(FAILED_CLI_MODULES.items()):
         err.print(f"warning: CLI module bench.cli.{module} failed to import: {error}", markup=False)

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bench.core.params import ParamError
-from bench.plugins import dataset_conformance
-from bench.plugins.conformance import CheckResult, run_checks
 from bench.plugins.registry import DATASETS, METHODS, PluginImportError, Registry, UnknownPluginError, load_plugin_file
 from bench.plugins.selectors import SelectorError, parse_selector
 
+if TYPE_CHECKING:
+    from bench.plugins.conformance import CheckResult
+
 STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
-SUITES: dict[str, Callable[[Callable[[], object]], list[CheckResult]]] = {
-    "methods": run_checks, "datasets": dataset_conformance.run_checks}
 TITLES = {"methods": "conformance", "datasets": "dataset conformance"}
 
 
@@ -81,6 +80,11 @@ def check_plugin(target: str = typer.Argument(..., help=TARGET_HELP)) -> None:
 
     Example: bench check-plugin 'selective[topk_scope=sample]'   or   bench check-plugin datasets/my_data.py
     """
+    from bench.plugins import dataset_conformance  # the suites import torch
+    from bench.plugins.conformance import run_checks
+
+    suites: dict[str, Callable[[Callable[[], object]], list[CheckResult]]] = {
+        "methods": run_checks, "datasets": dataset_conformance.run_checks}
     console = Console()
     failed = False
     kind, targets = _targets(target)
@@ -90,7 +94,7 @@ def check_plugin(target: str = typer.Argument(..., help=TARGET_HELP)) -> None:
             cls(**params)
         except ParamError as error:
             raise typer.BadParameter(str(error)) from None
-        results = SUITES[kind](lambda cls=cls, params=params: cls(**params))
+        results = suites[kind](lambda cls=cls, params=params: cls(**params))
         console.print(_table(f"{TITLES[kind]}: {selector}", results))
         failed |= any(r.status == "fail" for r in results)
     if failed:

@@ -6,6 +6,7 @@ the manifest (``Manifest.save``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,8 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.core.errors import writing
-from bench.labels.manifest import PARTS
-from bench.runs.resolve import PreparedDataset, prepare, resolve_dataset
+
+if TYPE_CHECKING:  # loading data needs numpy and scipy: imported when a data command runs
+    from bench.runs.resolve import PreparedDataset
 
 data_app = typer.Typer(help="Prepare and inspect datasets: manifests and their label statistics.", no_args_is_help=True)
 SPLIT_SEED = typer.Option(0, help="seed of the protocol and the validation carve")
@@ -78,6 +80,9 @@ def class_table(prepared: PreparedDataset, part: str, limit: int) -> Table:
 
 
 def _prepare(selector: str, split_seed: int, val_fraction: float, part: str) -> PreparedDataset:
+    from bench.labels.manifest import PARTS
+    from bench.runs.resolve import prepare, resolve_dataset
+
     if part not in PARTS:
         raise typer.BadParameter(f"must be one of {', '.join(PARTS)}", param_hint="--part")
     return prepare(resolve_dataset(selector), split_seed=split_seed, val_fraction=val_fraction)

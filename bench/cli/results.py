@@ -6,11 +6,10 @@ from pathlib import Path
 
 import typer
 
-from bench.cli.common import STORE_OPTION, err, out
-from bench.cli.show import print_record
-from bench.core.errors import writing
-from bench.runs.resolve import resolve_dataset
-from bench.store import Store
+from bench.cli.common import STORE_OPTION, err, existing_store, out
+from bench.core.errors import InputError, writing
+
+EXPORT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
 
 def show(
@@ -18,8 +17,11 @@ def show(
     store: Path | None = STORE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="the whole record as JSON"),
 ) -> None:
-    """Show one run record: configuration, metrics, per-class AP, timings, environment."""
-    print_record(out, Store(store).get_run(run_id), as_json=as_json)
+    """Show one run record: configuration, metrics, diagnostics, notes, per-class AP, timings,
+    environment, and the command that reproduces it."""
+    from bench.cli.show import print_record
+
+    print_record(out, existing_store(store).get_run(run_id), as_json=as_json)
 
 
 class ReportFormat(str, Enum):
@@ -45,9 +47,12 @@ def report(
     published reference rows with deltas, figures (Markdown with PNGs, or an HTML site)."""
     from bench.reporting import build_report
 
+    source = existing_store(store)
     wanted = [_report_dataset_label(d) for d in dataset] if dataset else None
+    if wanted:
+        _require_a_match(source, wanted)
     with writing(output):
-        result = build_report(Store(store), datasets=wanted, fmt=fmt.value, out=output, cost=cost,
+        result = build_report(source, datasets=wanted, fmt=fmt.value, out=output, cost=cost,
                               references=references,
                               significance=significance, n_boot=n_boot, tuning=str(tune) if tune else None,
                               timestamp=timestamp)
@@ -59,19 +64,39 @@ def report(
 
 def _report_dataset_label(text: str) -> str:
     """Canonical label of a full selector (``p=0.50`` -> ``p=0.5``); a bare plugin name as given."""
+    from bench.runs.resolve import resolve_dataset
+
     return resolve_dataset(text).label if any(ch in text for ch in "+[") else text
 
 
+def _require_a_match(store: object, wanted: list[str]) -> None:
+    """``InputError`` when the store has finished runs but none on the ``--dataset`` asked for (the
+    report would otherwise say that the store is empty)."""
+    from bench.reporting.build import matches_dataset
+
+    labels = sorted({r.dataset for r in store.runs(status="done")})
+    if labels and not any(matches_dataset(label, wanted) for label in labels):
+        raise InputError(f"no run matches --dataset {', '.join(wanted)}; the store has done runs on: "
+                         f"{', '.join(labels)}")
+
+
 def export(
-    path: Path = typer.Argument(..., help="output file (.csv or .parquet)"),
-    fmt: str | None = typer.Option(None, "--format", help="csv or parquet (default: from the file suffix)"),
+    path: Path = typer.Argument(..., help="output file (.csv, .parquet, or .xlsx when openpyxl is installed)"),
+    fmt: str | None = typer.Option(None, "--format", help="csv, parquet or xlsx (default: from the file suffix)"),
     latest: bool = typer.Option(False, "--latest", help="only the latest done run of each configuration"),
     store: Path | None = STORE_OPTION,
 ) -> None:
-    """Write the runs (with per-class AP columns) to CSV or parquet."""
-    chosen = fmt or ("parquet" if path.suffix == ".parquet" else "csv")
+    """Write the runs (with per-class AP columns) to CSV, parquet or xlsx."""
+    from bench.store.export import check_format
+
+    chosen = fmt or EXPORT_SUFFIXES.get(path.suffix.lower())
+    if chosen is None:
+        raise InputError(f"{path}: unknown export format '{path.suffix or '(no suffix)'}': name a .csv, .parquet "
+                         "or .xlsx file, or give --format")
+    check_format(chosen)
+    source = existing_store(store)
     with writing(path):
-        rows = Store(store).export(path, chosen, latest_done_per_config=latest)
+        rows = source.export(path, chosen, latest_done_per_config=latest)
     err.print(f"wrote {rows} run(s) to {path}", markup=False)
 
 

@@ -6,24 +6,25 @@ Without ``--method`` / ``--dataset`` the run uses the plugins that declare thems
 """
 from __future__ import annotations
 
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from bench.cli.common import STORE_OPTION, err, out
+from bench.cli.show import summary_lines
 from bench.core.errors import InputError
-from bench.plugins.registry import DATASETS, METHODS
-from bench.plugins.selectors import parse_dataset_selector
-from bench.runs.config import RunConfig, processes, resolve_config
-from bench.runs.execute import execute
-from bench.runs.recipe_files import parse_overrides, recipe_for_run
-from bench.runs.resolve import resolve_dataset
-from bench.store import Store
+
+HOW_NOT_WHAT = ("store", "device", "workers", "resume", "force", "quiet", "log")  # options outside the configuration
 
 
 def _overrides(settings: list[str], **flags: Any) -> dict[str, Any]:
     """Recipe fields from ``--set field=value`` and the explicit flags (which win); None = not given."""
+    from bench.runs.recipe_files import parse_overrides
+
     return {**parse_overrides(settings), **{k: v for k, v in flags.items() if v is not None}}
 
 
@@ -68,57 +69,126 @@ def run(
     store: Path | None = STORE_OPTION,
     force: bool = typer.Option(False, "--force", help="run a new attempt even if this configuration is done"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    log: list[str] = typer.Option([], "--log", metavar="TRACKER",
+                                  help="send live curves to a tracker: tensorboard (event files in <store folder>/"
+                                       "runs/<run id>/tensorboard) or mlflow (a local store, <store folder>/mlruns, "
+                                       "or $MLFLOW_TRACKING_URI); repeatable; needs pip install 'bench[tracking]'"),
 ) -> None:
     """Train one method on one dataset and record the run (skipped when already done)."""
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items() if k not in HOW_NOT_WHAT}
+    for flag, value in (("--method", method), ("--dataset", dataset)):
+        if value is not None and not value.strip():
+            raise InputError(f"{flag} is empty: give a selector (bench list {flag[2:]}s) or leave the option "
+                             "out for the default")
+    from bench.runs import skip
+    from bench.store import Store
+
+    target = Store(store)
+    key = skip.input_key(options) if os.environ.get("WORLD_SIZE", "1") == "1" else None
+    known = None if force or key is None else skip.known_config_hash(target, key)
+    done = None if known is None else target.latest_done(known)
+    if done is not None:  # decided without importing the plugins (or torch)
+        _print_skipped(done)
+        return
+    _train(options, target, key, force=force, quiet=quiet, device=device, workers=workers, resume=resume,
+           log=tuple(log))
+
+
+def _train(options: dict[str, Any], target: Any, key: str | None, *, force: bool, quiet: bool, device: str,
+           workers: int | None, resume: bool, log: tuple[str, ...] = ()) -> None:
+    """Resolve the run in full (plugins, torch), remember its hash for ``key``, skip or train it."""
+    from bench.plugins.registry import DATASETS, METHODS
+    from bench.runs import skip
+    from bench.runs.config import RunConfig, processes, resolve_config
+    from bench.runs.execute import execute
+    from bench.runs.recipe_files import recipe_for_run
+    from bench.runs.resolve import resolve_dataset
+
+    method, dataset, prior_path = options["method"], options["dataset"], options["prior_path"]
+    from_official_args, settings = options["from_official_args"], options["settings"]
     dataset = dataset or DATASETS.default().name
     if from_official_args is not None:
         if method is not None:
             raise typer.BadParameter("give either --method or --from-official-args", param_hint="--method")
         translated = _official_translator().from_official_args(from_official_args)
         method, dataset = translated.method, _with_protocol(dataset, translated.protocol)
-        prior_path = prior_path or (Path(translated.prior_path) if translated.prior_path else None)
+        prior_path = prior_path or translated.prior_path or None
         err.print(f"official arguments: --method '{method}' --dataset '{dataset}'", markup=False, highlight=False)
         for note in translated.notes:
             err.print(f"note: {note}", markup=False, highlight=False)
     if not method:
         method = METHODS.default().name
         err.print(f"note: no --method given: running the baseline '{method}'", markup=False, highlight=False)
-    overrides = _overrides(settings, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, head=head,
-                           hidden=hidden, backbone=backbone, pretrained=pretrained, image_size=image_size)
+    flags = {name: options[name] for name in ("epochs", "lr", "batch_size", "weight_decay", "head", "hidden",
+                                              "backbone", "pretrained", "image_size")}
+    overrides = _overrides(settings, **flags)
     resolved_dataset = resolve_dataset(dataset)
     image_dataset = type(resolved_dataset.plugin).modality == "images"
-    mode, run_recipe = recipe_for_run(mode, image_dataset, recipe, overrides)
+    mode, run_recipe = recipe_for_run(options["mode"], image_dataset, options["recipe"], overrides)
     config = RunConfig(
-        method=method, dataset=dataset, seed=seed, split_seed=split_seed,
-        val_fraction=val_fraction, val_labels=val_labels, mode=mode, select_on=select_on, evaluator=evaluator,
-        device=device,
-        recipe=run_recipe, prior_path=str(prior_path) if prior_path is not None else None, workers=workers,
-        resume=resume,
+        method=method, dataset=dataset, seed=options["seed"], split_seed=options["split_seed"],
+        val_fraction=options["val_fraction"], val_labels=options["val_labels"], mode=mode,
+        select_on=options["select_on"], evaluator=options["evaluator"], device=device, recipe=run_recipe,
+        prior_path=str(prior_path) if prior_path is not None else None, workers=workers, resume=resume, log=log,
     )
     if processes() > 1:
         from bench.cli._torchrun import execute_distributed  # joins the process group: imports torch
 
-        outcome = execute_distributed(config, Store(store), force=force, progress=False if quiet else None)
+        outcome = execute_distributed(config, target, force=force, progress=False if quiet else None)
         if outcome is None:
             return
     else:
-        outcome = execute(resolve_config(config, resolved_dataset), Store(store), force=force,
-                          progress=False if quiet else None, on_wait=_say_waiting)
+        resolved = resolve_config(config, resolved_dataset)
+        if key is not None:
+            skip.remember(target, key, resolved.config_hash, skip.resolved_files(resolved))
+        try:
+            outcome = execute(resolved, target, force=force, progress=False if quiet else None,
+                              on_wait=_say_waiting)
+        except KeyboardInterrupt:
+            _say_how_to_continue(target, resolved.config_hash, resume)
+            raise
     record = outcome.record
-    what = f"{record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed})"
-    scores = f"mAP(C) {record.metrics['map_c']:.2f}, mAP(O) {record.metrics['map_o']:.2f}"
     if outcome.status == "skipped":
-        out.print(f"skipped: {what} is already done as run {record.id[:12]} ({scores}); --force runs a new attempt",
-                  markup=False, highlight=False)
+        _print_skipped(record)
         return
+    what, scores = _what(record), _scores(record)
     selection = record.selection or {}
     unit = "images" if record.config.get("mode") == "finetune" else "samples"
     variant = f", {selection['variant']} weights" if "variant" in selection else ""
     out.print(f"run {record.id[:12]} done: {what}: {scores} (model of epoch {selection.get('epoch')}{variant}, "
               f"selected on {selection.get('policy')}) in {record.timings['wall_s']:.1f} s, "
               f"{record.cost['samples_per_s']:.1f} {unit}/s", markup=False, highlight=False)
+    for line in summary_lines(record):
+        out.print(line, markup=False, highlight=False)
     if selection.get("policy") == "test":
         err.print("warning: the model was selected on the test set; reports flag this run", markup=False)
+
+
+def _say_how_to_continue(store: Any, config_hash: str, resumed: bool) -> None:
+    """After a Ctrl-C: the command that continues the run when its checkpoint exists."""
+    from bench.training.checkpoint import LAST, checkpoint_root
+
+    last = checkpoint_root(store.path) / config_hash / LAST
+    if last.is_file():
+        again = sys.argv[1:] if resumed else [*sys.argv[1:], "--resume"]
+        err.print(f"interrupted: the last checkpoint is {last}; continue with: {shlex.join(['bench', *again])}",
+                  markup=False, highlight=False)
+    else:
+        err.print("interrupted: no checkpoint was written (linear mode and finetune before its first epoch "
+                  "start over); run the same command again", markup=False, highlight=False)
+
+
+def _what(record: Any) -> str:
+    return f"{record.method} on {record.dataset} (seed {record.seed}, split seed {record.split_seed})"
+
+
+def _scores(record: Any) -> str:
+    return f"mAP(C) {record.metrics['map_c']:.2f}, mAP(O) {record.metrics['map_o']:.2f}"
+
+
+def _print_skipped(record: Any) -> None:
+    out.print(f"skipped: {_what(record)} is already done as run {record.id[:12]} ({_scores(record)}); "
+              "--force runs a new attempt", markup=False, highlight=False)
 
 
 def _say_waiting(record: Any) -> None:
@@ -128,6 +198,8 @@ def _say_waiting(record: Any) -> None:
 
 def _official_translator() -> type:
     """The method class that declares an ``official_script`` (one is expected)."""
+    from bench.plugins.registry import METHODS
+
     found = [cls for cls in METHODS.classes().values() if cls.__dict__.get("official_script")]
     if len(found) != 1:
         names = ", ".join(f"{c.name} ({c.official_script})" for c in found) or "none"
@@ -138,6 +210,8 @@ def _official_translator() -> type:
 
 def _with_protocol(dataset: str, protocol: str | None) -> str:
     """``dataset`` with the protocol the official arguments give (which must not contradict it)."""
+    from bench.plugins.selectors import parse_dataset_selector
+
     parsed = parse_dataset_selector(dataset)
     if protocol is None:
         return dataset

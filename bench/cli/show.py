@@ -1,14 +1,19 @@
-"""``bench show``: one run record, as rich tables or as JSON."""
+"""``bench show``: one run record, as rich tables or as JSON, with the method's diagnostics
+(``extra["diagnostics"][name]["summary"]``), the notes a reader must see (``extra["notes"]``) and the
+``bench run`` command that reproduces the run."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench.store import RunRecord
+from bench.runs.reproduce import reproduce_command
+
+if TYPE_CHECKING:
+    from bench.store import RunRecord
 
 
 def _fmt(value: Any) -> str:
@@ -40,6 +45,21 @@ def record_table(record: RunRecord) -> Table:
     return table
 
 
+def summary_lines(record: RunRecord) -> list[str]:
+    """Each diagnostic's summary (prefixed with its name unless it starts with it), ``note: ...`` for
+    each note of ``record.extra``, and where the run's trackers (``--log``) wrote."""
+    extra = record.extra or {}
+    summaries = {name: str(item["summary"]) for name, item in (extra.get("diagnostics") or {}).items()
+                 if isinstance(item, dict) and item.get("summary")}
+    lines = [text if text.startswith(f"{name}:") else f"{name}: {text}" for name, text in summaries.items()]
+    lines += [f"note: {note}" for note in extra.get("notes") or []]
+    trackers = extra.get("trackers") or {}
+    if trackers:
+        where = {name: ", ".join(f"{k} {v}" for k, v in info.items()) for name, info in trackers.items()}
+        lines.append("trackers: " + "; ".join(f"{name} ({text})" for name, text in where.items()))
+    return lines
+
+
 def per_class_table(record: RunRecord) -> Table | None:
     """Per-class AP (0-1; excluded classes shown as —), or None when the run has none."""
     if not record.per_class_ap or not record.class_names:
@@ -58,6 +78,9 @@ def print_record(console: Console, record: RunRecord, as_json: bool = False) -> 
         console.print_json(json.dumps(record.to_dict(), default=str))
         return
     console.print(record_table(record))
+    for line in summary_lines(record):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"reproduce: {reproduce_command(record)}", markup=False, highlight=False)
     per_class = per_class_table(record)
     if per_class is not None:
         console.print(per_class)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bench.cli.common import STORE_OPTION, err, out
-from bench.plugins.registry import DATASETS
-from bench.store import Store
-from bench.sweep.deps import DependencyPlan
-from bench.sweep.driver import SweepSummary, run_sweep
-from bench.sweep.executors import make_executor
-from bench.sweep.grid import expand
-from bench.sweep.settings import apply_settings
-from bench.sweep.shorthand import Shorthand, shorthand_spec
-from bench.sweep.spec import SweepSpec, load_spec
-from bench.sweep.state import cell_states, dry_run_table, to_run
+
+if TYPE_CHECKING:  # the sweep machinery imports torch: loaded when a sweep runs, not for --help
+    from bench.sweep.driver import SweepSummary
+    from bench.sweep.shorthand import Shorthand
+    from bench.sweep.spec import SweepSpec
 
 SWEEP_EPILOG = ("Examples: bench sweep sweep.yaml --dry-run;  bench sweep --method negative,selective "
                 "--dataset 'scene+rpa[p=0.5]' --seeds 0,1,2 --param gamma_neg=1,2,4 --epochs 5;  "
@@ -30,6 +26,9 @@ class ExecutorName(str, Enum):
 
 
 def _spec(spec_file: Path | None, grid: Shorthand, grid_given: bool) -> SweepSpec:
+    from bench.sweep.shorthand import shorthand_spec
+    from bench.sweep.spec import load_spec
+
     if spec_file is not None:
         if grid_given:
             raise typer.BadParameter("give either SPEC.yaml or the grid options (--method, --dataset, --seeds, "
@@ -77,6 +76,16 @@ def sweep(
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
+    from bench.plugins.registry import DATASETS
+    from bench.store import Store
+    from bench.sweep.deps import DependencyPlan
+    from bench.sweep.driver import run_sweep
+    from bench.sweep.executors import make_executor
+    from bench.sweep.grid import expand
+    from bench.sweep.settings import apply_settings
+    from bench.sweep.shorthand import Shorthand
+    from bench.sweep.state import cell_states, dry_run_table, to_run
+
     run_options = {"select_on": select_on, "evaluator": evaluator, "device": device, "val_fraction": val_fraction}
     grid = Shorthand(methods=method or "", datasets=dataset or DATASETS.default().name, seeds=seeds or "0",
                      split_seeds=split_seeds or "0", params=list(param), recipe=list(recipe), epochs=epochs,

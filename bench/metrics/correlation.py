@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import spearmanr
 
 
 def _vectors(estimate: npt.ArrayLike, truth: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -18,12 +17,16 @@ def _vectors(estimate: npt.ArrayLike, truth: npt.ArrayLike) -> tuple[np.ndarray,
 
 def spearman(estimate: npt.ArrayLike, truth: npt.ArrayLike) -> float:
     """Spearman's rho (``scipy.stats.spearmanr``; ties get average ranks) over all classes."""
+    from scipy.stats import spearmanr  # scipy.stats takes a second to import: only when a prior is checked
+
     est, true = _vectors(estimate, truth)
     return float(spearmanr(est, true).statistic)
 
 
 def top_k_spearman(estimate: npt.ArrayLike, truth: npt.ArrayLike, k: int) -> float:
     """Spearman's rho over the ``k`` classes most frequent in ``truth`` (ties: lower class index first)."""
+    from scipy.stats import spearmanr
+
     est, true = _vectors(estimate, truth)
     if not 2 <= k <= true.size:
         raise ValueError(f"k: {k} must be between 2 and the number of classes ({true.size})")

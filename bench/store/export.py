@@ -1,14 +1,21 @@
-"""Exporting runs as a table: one row per run, flattened metrics, per-class AP columns."""
+"""Exporting runs as a table: one row per run, flattened metrics, the resolved configuration as
+columns (method / dataset / protocol parameters, recipe fields, split, mode), per-class AP columns.
+
+Formats: CSV, parquet (pyarrow) and xlsx, the last only when openpyxl (pandas' xlsx writer) is
+installed; any other format is refused before anything is written.
+"""
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+from bench.core.errors import InputError
 from bench.store.records import RunRecord
 
-FORMATS = ("csv", "parquet")
+FORMATS = ("csv", "parquet", "xlsx")
 BASE_COLUMNS = ("id", "config_hash", "status", "method", "dataset", "seed", "split_seed", "manifest_sha256",
                 "evaluator", "host", "pid", "created_at", "finished_at", "heartbeat_at", "error")
 PREFIXED_FIELDS = ("selection", "timings", "cost", "env", "extra")
@@ -26,13 +33,35 @@ def _flatten(value: dict, prefix: str, out: dict[str, Any]) -> None:
             out[name] = item
 
 
+def config_columns(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration's columns, so exported runs group without parsing JSON: ``method/name``,
+    ``method/<param>``, ``dataset/name``, ``dataset/<param>``, ``protocol/name``,
+    ``protocol/<param>``, ``recipe/<field>``, ``split/<field>`` (split_seed, val_fraction,
+    val_labels), ``mode``, ``select_on``; None values are left out (an empty cell, e.g. no protocol).
+    Lists become JSON text; identities (versions, source hashes) stay in ``config``."""
+    out: dict[str, Any] = {}
+    for part in ("method", "dataset", "protocol"):
+        section = config.get(part)
+        if isinstance(section, dict):
+            out[f"{part}/name"] = section.get("name")
+            _flatten(section.get("params") or {}, f"{part}/", out)
+        else:  # a hand-made record: the name alone
+            out[f"{part}/name"] = section
+    for part in ("recipe", "split"):
+        if isinstance(config.get(part), dict):
+            _flatten(config[part], f"{part}/", out)
+    for key in ("mode", "select_on"):
+        out[key] = config.get(key)
+    return {k: v for k, v in out.items() if v is not None}  # absent (e.g. no protocol): an empty cell
+
+
 def run_row(record: RunRecord) -> dict[str, Any]:
     """The exported row of ``record``.
 
     Columns: ``BASE_COLUMNS``; metrics flattened unprefixed (``map_c``, ``group_map/rare``,
     ``ema/map_c``; a metric whose name is taken gets ``metrics/``); ``selection/…``,
-    ``timings/…``, ``cost/…``, ``env/…``, ``extra/…``; ``config`` as JSON text; and ``ap/<class
-    name>`` per class (empty for excluded classes).
+    ``timings/…``, ``cost/…``, ``env/…``, ``extra/…``; ``config_columns``; ``config`` as JSON
+    text; and ``ap/<class name>`` per class (empty for excluded classes).
     """
     row: dict[str, Any] = {name: getattr(record, name) for name in BASE_COLUMNS}
     metrics: dict[str, Any] = {}
@@ -41,10 +70,20 @@ def run_row(record: RunRecord) -> dict[str, Any]:
         row[f"metrics/{name}" if name in row else name] = item
     for field in PREFIXED_FIELDS:
         _flatten(getattr(record, field) or {}, f"{field}/", row)
+    for name, item in config_columns(record.config or {}).items():
+        row.setdefault(name, item)
     row["config"] = json.dumps(record.config, sort_keys=True)
     for class_name, ap in zip(record.class_names or [], record.per_class_ap or []):
         row[f"ap/{class_name}"] = math.nan if ap is None else float(ap)
     return row
+
+
+def check_format(fmt: str) -> None:
+    """``InputError`` unless runs can be written as ``fmt`` here (xlsx needs openpyxl)."""
+    if fmt.lower() not in FORMATS:
+        raise InputError(f"export format {fmt!r} unknown; use one of {', '.join(FORMATS)}")
+    if fmt.lower() == "xlsx" and importlib.util.find_spec("openpyxl") is None:
+        raise InputError("export format xlsx needs openpyxl (pip install openpyxl); or export .csv or .parquet")
 
 
 def write_runs(records: list[RunRecord], path: Path, fmt: str = "csv") -> int:
@@ -57,8 +96,7 @@ def write_runs(records: list[RunRecord], path: Path, fmt: str = "csv") -> int:
     import pandas as pd
 
     fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"export format {fmt!r} unknown; use one of {', '.join(FORMATS)}")
+    check_format(fmt)
     rows = [run_row(record) for record in records]
     seen = dict.fromkeys(BASE_COLUMNS)
     for row in rows:
@@ -72,6 +110,8 @@ def write_runs(records: list[RunRecord], path: Path, fmt: str = "csv") -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         frame.to_csv(path, index=False)
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False, engine="openpyxl")
     else:
         frame.to_parquet(path, index=False, engine="pyarrow")
     return len(frame)

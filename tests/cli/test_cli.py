@@ -34,11 +34,12 @@ def test_run_twice_then_report_show_export(cli, tmp_path):
 
     report = cli("report")
     assert report.exit_code == 0
-    assert "## scene+rpa[p=0.5]" in report.output
+    assert "## scene · rpa[p=0.5] · linear, " in report.output
     assert f"{record.metrics['map_c']:.2f} (n=1)" in report.output and "negative" in report.output
     assert cli("report", "--dataset", "scene+rpa[p=0.50]").output == report.output
     assert cli("report", "--dataset", "scene").output == report.output
-    assert "scene+rpa" not in cli("report", "--dataset", "coco").output
+    unmatched = cli("report", "--dataset", "coco")
+    assert unmatched.exit_code == 2 and "no run matches --dataset coco" in unmatched.output
 
     shown = cli("show", record.id[:8])
     assert shown.exit_code == 0 and record.id in shown.output and "Beach" in shown.output
@@ -64,7 +65,10 @@ def test_run_twice_then_report_show_export(cli, tmp_path):
     (["run", "--method", "negative", "--mode", "finetune"], "trains image backbones; dataset 'scene' has features"),
     (["run", "--method", "negative", "--select-on", "best"], "select_on must be one of val, last, test"),
     (["run", "--method", "negative[", "--dataset", "scene"], "expected it to end with"),
-    (["show", "ffffffffff"], "ffffffffff"),
+    (["show", "ffffffffff"], "no store at"),
+    (["run", "--method", ""], "is empty: give a selector"),
+    (["run", "--method", "  ", "--dataset", "scene"], "is empty: give a selector"),
+    (["run", "--dataset", ""], "is empty: give a selector"),
 ])
 def test_usage_errors_exit_2_with_one_line(cli, args, message):
     result = cli(*args)

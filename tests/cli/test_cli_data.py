@@ -48,6 +48,7 @@ def test_prepare_writes_a_manifest_that_reloads(tmp_path):
 def test_data_errors_exit_2_with_one_line(tmp_path):
     result = runner.invoke(app, ["data", "info", f"coco[root={tmp_path / 'absent'}]"])
     assert result.exit_code == 2
-    assert "the COCO folder not found" in result.output and "Traceback" not in result.output
+    assert f"root {tmp_path / 'absent'} is not a folder" in result.output and "Traceback" not in result.output
+    assert "bench data root coco /path" in result.output
     result = runner.invoke(app, ["data", "info", "scene", "--part", "everything"])
     assert result.exit_code == 2, (result.output, result.exception)

@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 import bench
 from bench.cli import app as cli_app
 from bench.cli import results as cli_results
+from bench.cli import show as cli_show
 from bench.core.errors import BenchError, InputError, RunError
+from bench.store import Store
 
 SIGNALS = {"CheckSkipped", "_NotHexIds"}  # control flow inside one module, never shown to a user
 
@@ -42,6 +44,13 @@ def test_input_errors_are_value_errors_and_run_errors_runtime_errors():
     assert InputError("a\n  b").one_line() == "a b"
 
 
+class _NoRuns:
+    """A store stand-in whose ``get_run`` finds nothing (the patched ``print_record`` decides)."""
+
+    def get_run(self, run_id):
+        return None
+
+
 @pytest.mark.parametrize("raised, code, line", [
     (InputError("bad field 'x'\nin file y"), 2, "error: bad field 'x' in file y"),
     (RunError("training diverged"), 1, "error: training diverged"),
@@ -51,8 +60,8 @@ def test_the_cli_prints_one_line_with_the_exit_code_of_the_error(monkeypatch, ra
     def boom(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(cli_results, "print_record", boom)
-    monkeypatch.setattr(cli_results.Store, "get_run", lambda self, run_id: None)
+    monkeypatch.setattr(cli_show, "print_record", boom)
+    monkeypatch.setattr(cli_results, "existing_store", lambda path: _NoRuns())
     result = CliRunner().invoke(cli_app.app, ["show", "abc"])
     assert result.exit_code == code
     assert result.output.strip() == line
@@ -63,7 +72,9 @@ def test_the_cli_prints_one_line_with_the_exit_code_of_the_error(monkeypatch, ra
 def test_an_unwritable_output_is_an_input_error_naming_it(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    result = CliRunner().invoke(cli_app.app, ["export", str(blocker / "runs.csv")])
+    store = tmp_path / "bench.db"
+    Store(store)  # export reads an existing store
+    result = CliRunner().invoke(cli_app.app, ["export", str(blocker / "runs.csv"), "--store", str(store)])
     assert result.exit_code == 2
     assert result.output.startswith(f"error: {blocker / 'runs.csv'}: cannot write:")
 
@@ -74,8 +85,8 @@ def test_the_cli_prints_a_warning_as_one_line(monkeypatch):
     def warns(*args, **kwargs):
         warnings.warn("starting over:\n  the last checkpoint is from an interrupted attempt", stacklevel=1)
 
-    monkeypatch.setattr(cli_results, "print_record", warns)
-    monkeypatch.setattr(cli_results.Store, "get_run", lambda self, run_id: None)
+    monkeypatch.setattr(cli_show, "print_record", warns)
+    monkeypatch.setattr(cli_results, "existing_store", lambda path: _NoRuns())
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
     with warnings.catch_warnings():
         warnings.simplefilter("always")

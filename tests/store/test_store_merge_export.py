@@ -122,5 +122,5 @@ def test_export_parquet_matches_csv(tmp_path):
     assert list(from_parquet.columns) == list(from_csv.columns)
     pd.testing.assert_frame_equal(from_parquet.select_dtypes("number"), from_csv.select_dtypes("number"),
                                   check_dtype=False)
-    with pytest.raises(ValueError, match="export format 'xlsx' unknown; use one of csv, parquet"):
-        store.export(tmp_path / "runs.xlsx", fmt="xlsx")
+    with pytest.raises(ValueError, match="export format 'ods' unknown; use one of csv, parquet, xlsx"):
+        store.export(tmp_path / "runs.ods", fmt="ods")
