@@ -11,6 +11,9 @@
     store after the optimiser step (``on_step_end``), permanently.
 
 Reduction: mean over all B*C entries (official), rejected entries included as zeros.
+Under DDP, B, k and tau are those of the global batch, as in the official single-process code:
+each process sends its k largest candidate losses (``bench.plugins.batch``) and keeps the loss on
+its own entries; DDP's gradient average then equals the single-process gradient.
 ``delta_rel`` is a fraction per epoch, in [0, 1] (checked when the selector is resolved): the
 official CLI's ``--delta_rel 0.2`` is 0.002. Defaults
 are the maintainer's COCO values (LargeLossMatters issue #4): LL-R 0.4%, LL-Ct 0.2%, LL-Cp 0.2%.
@@ -29,7 +32,17 @@ import math
 import torch
 import torch.nn.functional as F
 
-from bench import POS, Method, Param, TrainState, register_method
+from bench import (
+    POS,
+    BatchWorld,
+    Method,
+    Param,
+    TrainState,
+    batch_world,
+    global_kth_largest,
+    global_sum,
+    register_method,
+)
 
 
 def official_clean_rate(epoch: int, delta_rel: float) -> float:
@@ -58,35 +71,42 @@ class LargeLoss(Method):
     def _effective_scheme(self) -> str:
         return "LL-Ct" if self.scheme == "LL-Cp" and self.official_compat else self.scheme
 
-    def large_loss_mask(self, loss_matrix: torch.Tensor, labels: torch.Tensor,
-                        epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(entries rejected or corrected, entries LL-Cp flips) for this batch; no gradient."""
+    def gathers_global_batch(self) -> bool:
+        """k and tau span the global batch under DDP, so ``loss`` is a collective there."""
+        return True
+
+    def large_loss_mask(self, loss_matrix: torch.Tensor, labels: torch.Tensor, epoch: int,
+                        in_training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(entries rejected or corrected, entries LL-Cp flips) for this batch; no gradient.
+        ``in_training``: the trainer's step, where k and tau are those of the global batch under DDP
+        (``bench.plugins.batch``; the batch alone otherwise)."""
         none = torch.zeros_like(labels, dtype=torch.bool)
         clean_rate = official_clean_rate(epoch, self.delta_rel)
         if clean_rate == 1:
             return none, none
         unannotated = labels == 0
+        world = batch_world(labels.shape[0], labels.device) if in_training else BatchWorld(0, 1, (labels.shape[0],))
         fraction = self.delta_rel if self._effective_scheme() == "LL-Cp" else 1 - clean_rate
-        k = math.ceil(labels.numel() * fraction)
+        k = math.ceil(world.total_rows * labels.shape[1] * fraction)
         if not self.official_compat:
-            k = min(k, int(unannotated.sum()))
+            k = min(k, int(global_sum(unannotated.sum())) if in_training else int(unannotated.sum()))
         if k <= 0:
             return none, none
         candidates = (unannotated * loss_matrix).detach()
-        tau = candidates.reshape(-1).topk(k).values[-1]
+        tau = global_kth_largest(candidates, k, world)
         selected, flipped = candidates >= tau, candidates > tau
         if not self.official_compat:
             selected, flipped = selected & unannotated, flipped & unannotated
         return selected, flipped if self._effective_scheme() == "LL-Cp" else none
 
-    def _masks(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None):
+    def _masks(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None, in_training: bool = False):
         target = (labels == POS).float()
         loss_matrix = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-        selected, flipped = self.large_loss_mask(loss_matrix, labels, 1 if state is None else state.epoch)
+        selected, flipped = self.large_loss_mask(loss_matrix, labels, 1 if state is None else state.epoch, in_training)
         return target, loss_matrix, selected, flipped
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
-        target, loss_matrix, selected, flipped = self._masks(logits, labels, state)
+        target, loss_matrix, selected, flipped = self._masks(logits, labels, state, in_training=True)
         if self._effective_scheme() == "LL-R":
             final = loss_matrix.masked_fill(selected, 0.0)
         else:
@@ -97,7 +117,8 @@ class LargeLoss(Method):
         return total / logits.numel() if self.reduction == "mean" else total
 
     def ignored_mask(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
-        """LL-R's rejected entries (exactly zero gradient); nothing for the correcting schemes."""
+        """LL-R's rejected entries of this batch alone (exactly zero gradient); nothing for the
+        correcting schemes."""
         _, _, selected, _ = self._masks(logits.detach().float(), labels, state)
         return selected if self._effective_scheme() == "LL-R" else torch.zeros_like(selected)
 

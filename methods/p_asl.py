@@ -1,6 +1,6 @@
 """P-ASL (Ben-Baruch et al., CVPR 2022, "Multi-label Classification with Partial Annotations using
 Class-aware Selective Loss") and its presets: ``p-asl``, ``ignore``, ``negative``, ``wce``, ``asl``,
-``selective``, ``selective-coco-fpc``, ``selective-coco-rpa``.
+``asl-optimized``, ``selective``, ``selective-coco-fpc``, ``selective-coco-rpa``.
 
 Exactly the official ``PartialSelectiveLoss`` (docs/methods.md §1.2-§1.4), in our encoding
 (P = labels == 1, N = labels == -1, U = labels == 0):
@@ -9,15 +9,17 @@ Exactly the official ``PartialSelectiveLoss`` (docs/methods.md §1.2-§1.4), in 
     L = -sum_ij w_ij (a+ P log max(p,1e-8) + a- N log max(q,1e-8) + au U log max(q,1e-8))
                      * (1 - p P - q (N + U)) ^ (g+ P + g- N + gu U)
 
-with the focusing factor and w computed without gradient; reduction ``sum`` (official) or ``mean``
-over all B*C entries. ``partial_loss_mode`` sets w: ``negative`` 1; ``ignore`` 0 on U; ``wce`` (CSL's
-``ignore_normalize_classes``, Durand et al.) 0 on U and 1/(1 + n_known_i) + 1 on row i; ``selective``
-0 on U entries in Omega_P (classes whose prior > ``prior_threshold``; None = rule off; unlike the
-official code, 0 means a threshold of 0) or Omega_L (the K*B un-annotated entries of the flattened
-batch with the smallest clipped q, ``topk_scope=batch`` as the official code, or the K smallest of
-each row, ``topk_scope=sample`` as the paper words it), per ``variant``: ``union`` (both),
-``likelihood``, ``prior``, or ``soft`` (CSL appendix B: 0 on Omega_L, exp(-soft_alpha * prior_c) on
-the other U entries; soft_alpha's default of 1 is ours: the appendix's value was not verified).
+with the focusing factor and w computed without gradient (``focusing_grad=True``: the gradient flows
+through the focusing factor, as ASL's ``AsymmetricLossOptimized``; w stays detached); reduction
+``sum`` (official) or ``mean`` over all B*C entries. ``partial_loss_mode`` sets w: ``negative`` 1;
+``ignore`` 0 on U; ``wce`` (CSL's ``ignore_normalize_classes``, Durand et al.) 0 on U and
+1/(1 + n_known_i) + 1 on row i; ``selective`` 0 on U entries in Omega_P (classes whose prior >
+``prior_threshold``; None = rule off; unlike the official code, 0 means a threshold of 0) or Omega_L
+(the K*B un-annotated entries of the flattened batch with the smallest clipped q, ``topk_scope=batch``
+as the official code, or the K smallest of each row, ``topk_scope=sample`` as the paper words it),
+per ``variant``: ``union`` (both), ``likelihood``, ``prior``, or ``soft`` (CSL appendix B: 0 on
+Omega_L, exp(-soft_alpha * prior_c) on the other U entries; soft_alpha's default of 1 is ours: the
+appendix's value was not verified).
 K = 0 with the prior rule off is Negative mode.
 
 Declared ranges, checked when a selector is resolved (one-line ``ParamError``): the focusing
@@ -29,6 +31,14 @@ probability) or None, ``soft_alpha`` >= 0 (a down-weighting rate).
 Top-K ties are broken exactly like the official stable ascending sort: equal q's are taken in
 row-major (flat) order. We find the K-th smallest value with ``torch.topk`` and take the entries
 below it plus the first equal ones in flat order: no full argsort of the B*C entries.
+
+Batch scope under DDP: in training (``loss``) the K*B budget is over the global batch, B its size,
+ties in its row-major order (``bench.global_smallest_mask``: each process sends its K*B smallest
+candidates), as the single-process official code; ``weights`` / ``ignored_mask`` see their batch alone.
+
+Coverage (``run_diagnostics`` / ``run_notes``, reset by ``start_run``): a selective run records the
+fractions of the un-annotated training entries in Omega_P, Omega_L and their union over its steps,
+the classes above eta, and a note when it degenerates (``SelectiveCoverage``; docs/methods.md §1.4).
 
 Engine contract: ``required_artifacts()`` declares the artifacts of this instance (``class_prior``,
 a ``PriorSpec`` naming the temporary ``ignore`` model, only when the prior rule or the soft variant
@@ -49,28 +59,23 @@ from typing import Any
 
 import torch
 
-from bench import Method, OfficialArgsError, OfficialRun, Param, PriorSpec, TrainState, format_selector, register_method
+from bench import (
+    Method,
+    OfficialArgsError,
+    OfficialRun,
+    Param,
+    PriorSpec,
+    TrainState,
+    batch_world,
+    format_selector,
+    global_smallest_mask,
+    global_sum,
+    register_method,
+    stable_smallest_mask,
+)
 
 EPS = 1e-8
 MODES = ("negative", "ignore", "wce", "selective")
-
-
-def stable_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
-    """Bool mask of the ``k`` smallest entries along the last dim, ties taken in index order, i.e.
-    the first ``k`` of a stable ascending sort. ``values`` may hold +inf for excluded entries; a
-    row with fewer than ``k`` finite values selects all of them."""
-    k = min(k, values.shape[-1])
-    if k <= 0:
-        return torch.zeros_like(values, dtype=torch.bool)
-    kth = values.topk(k, dim=-1, largest=False, sorted=False).values.amax(dim=-1, keepdim=True)
-    selected = values <= kth
-    if bool((selected.sum(dim=-1, keepdim=True) > k).any()):
-        tied = values == kth
-        below = selected & ~tied
-        selected = below | (tied & (tied.cumsum(dim=-1) <= k - below.sum(dim=-1, keepdim=True)))
-    if not bool(torch.isfinite(kth).all()):
-        selected &= torch.isfinite(values)
-    return selected
 
 
 def _power(base: torch.Tensor, exponent: float) -> torch.Tensor | float:
@@ -117,9 +122,15 @@ class PartialASL(Method):
                                  help="class prior: mean sigmoid after training (CSL eq. 10) "
                                       "or running mean (official)"),
         "reduction": Param("sum", choices=("sum", "mean"), help="sum (official) or mean over B*C"),
+        "focusing_grad": Param(False, help="differentiate through the focusing factor (ASL's "
+                                           "AsymmetricLossOptimized); False: detached, as CSL"),
     }
 
     official_script = "CSL train.py"
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._run = RunCoverage()
 
     @classmethod
     def from_official_args(cls, argv: str) -> OfficialRun:
@@ -153,9 +164,16 @@ class PartialASL(Method):
         q = 1 - p
         return (q + self.clip).clamp(max=1) if self.clip > 0 else q
 
+    def gathers_global_batch(self) -> bool:
+        """Selective mode is a collective under DDP: the K*B top-K and the coverage figures span the
+        global batch."""
+        return self.partial_loss_mode == "selective"
+
     @torch.no_grad()
-    def _weights(self, q: torch.Tensor, labels: torch.Tensor, state: TrainState | None) -> torch.Tensor:
-        """w of the module docstring from the clipped q (float32, no gradient)."""
+    def _weights(self, q: torch.Tensor, labels: torch.Tensor, state: TrainState | None,
+                 in_training: bool = False) -> torch.Tensor:
+        """w of the module docstring from the clipped q (float32, no gradient). ``in_training``: the
+        trainer's step (the top-K over the global batch under DDP, the coverage figures recorded)."""
         unann = labels == 0
         if self.partial_loss_mode == "negative":
             return torch.ones_like(q)
@@ -163,25 +181,38 @@ class PartialASL(Method):
             wce = self.partial_loss_mode == "wce"
             row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0 if wce else 1.0
             return torch.where(unann, 0.0, torch.ones_like(q) * row)
+        omega_p = omega_l = None
         if self.variant == "soft":
             weight = torch.where(unann, torch.exp(-self.soft_alpha * self._prior(state, q)), 1.0)
         else:
             weight = torch.ones_like(q)
             if self._uses_prior_rule():
-                weight.masked_fill_(unann & (self._prior(state, q) > self.prior_threshold), 0.0)
+                above = self._prior(state, q) > self.prior_threshold
+                omega_p = unann & above
+                weight.masked_fill_(omega_p, 0.0)
         if self._uses_likelihood_rule():
-            weight.masked_fill_(self._likelihood_set(q, unann), 0.0)
+            omega_l = self._likelihood_set(q, unann, in_training)
+            weight.masked_fill_(omega_l, 0.0)
+        if in_training:
+            if self._run.coverage is None:
+                self._run.coverage = SelectiveCoverage(q.shape[1], int(above.sum()) if omega_p is not None else None)
+            self._run.coverage.add(unann, omega_p, omega_l)
         return weight
 
-    def _likelihood_set(self, q: torch.Tensor, unann: torch.Tensor) -> torch.Tensor:
-        """Omega_L: the un-annotated entries with the smallest clipped q (K*B per batch or K per row)."""
+    def _likelihood_set(self, q: torch.Tensor, unann: torch.Tensor, in_training: bool = False) -> torch.Tensor:
+        """Omega_L: the un-annotated entries with the smallest clipped q (K*B per batch, over the
+        global batch in training under DDP, or K per row)."""
         ranked = q.masked_fill(~unann, math.inf)
         if self.topk_scope == "sample":
             return stable_smallest_mask(ranked, self.likelihood_topk)
-        return stable_smallest_mask(ranked.reshape(-1), self.likelihood_topk * q.shape[0]).view_as(q)
+        if not in_training:
+            return stable_smallest_mask(ranked.reshape(-1), self.likelihood_topk * q.shape[0]).view_as(q)
+        world = batch_world(q.shape[0], q.device)
+        return global_smallest_mask(ranked, self.likelihood_topk * world.total_rows, world)
 
     def weights(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
-        """The partial-label weights w (mode / selective rules) of every entry, no gradient."""
+        """The partial-label weights w (mode / selective rules) of every entry of this batch alone
+        (no collective, nothing recorded), no gradient."""
         with torch.no_grad():
             return self._weights(self._clipped_q(torch.sigmoid(logits.float())), labels, state)
 
@@ -198,19 +229,126 @@ class PartialASL(Method):
             focus = torch.where(pos, _power(base, self.gamma_pos), focus)
         return focus
 
+    def _exponents(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """g+ P + g- N + gu U as a float32 tensor (ASL's ``one_sided_gamma``)."""
+        unann = torch.tensor(self.gamma_unann, dtype=torch.float32, device=pos.device)
+        return torch.where(pos, self.gamma_pos, torch.where(neg, self.gamma_neg, unann))
+
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, state: TrainState | None = None) -> torch.Tensor:
         pos, neg = labels == 1, labels == -1
         p = torch.sigmoid(logits)
         q = self._clipped_q(p)
         pt = torch.where(pos, p, q)
-        coef = self._weights(q.detach(), labels, state)
+        coef = self._weights(q.detach(), labels, state, in_training=True)
+        focusing = bool(self.gamma_pos or self.gamma_neg or self.gamma_unann)
         with torch.no_grad():
             if (self.alpha_pos, self.alpha_neg, self.alpha_unann) != (1.0, 1.0, 1.0):
                 coef *= torch.where(pos, self.alpha_pos, torch.where(neg, self.alpha_neg, self.alpha_unann))
-            if self.gamma_pos or self.gamma_neg or self.gamma_unann:
+            if focusing and not self.focusing_grad:
                 coef *= self._focusing(1 - pt, pos, neg)
+        if focusing and self.focusing_grad:  # ASL's AsymmetricLossOptimized: the gradient flows through it
+            coef = coef * torch.pow(1 - pt, self._exponents(pos, neg))
         total = -(pt.clamp(min=EPS).log() * coef).sum()
         return total / logits.numel() if self.reduction == "mean" else total
+
+    def start_run(self) -> None:
+        """Forget the coverage figures of an earlier run of this instance (and of its copies)."""
+        self._run = RunCoverage()
+
+    def run_diagnostics(self) -> dict[str, dict[str, Any]]:
+        """Selective mode: ``{"selective": coverage figures}`` over the run's training steps."""
+        if self.partial_loss_mode != "selective" or self._run.coverage is None:
+            return {}
+        return {"selective": self._run.coverage.figures(self)}
+
+    def run_notes(self) -> list[str]:
+        """Selective mode: a note for each way the run degenerated (``SelectiveCoverage.notes``)."""
+        if self.partial_loss_mode != "selective" or self._run.coverage is None:
+            return []
+        return self._run.coverage.notes(self)
+
+
+class RunCoverage:
+    """The run's ``SelectiveCoverage``, shared by every copy of the method: ``copy.deepcopy`` returns
+    this holder itself, so when the trainer trains copies of the method (one per lr / weight-decay
+    candidate of the recipe) their steps all count, and the figures cover every training step of
+    the run."""
+
+    def __init__(self):
+        self.coverage: SelectiveCoverage | None = None
+
+    def __deepcopy__(self, memo: dict) -> RunCoverage:
+        return self
+
+
+class SelectiveCoverage:
+    """What a selective run ignored, summed over its training steps (over the global batch under DDP):
+    un-annotated entries seen, in Omega_P, in Omega_L and in their union; and the number of classes
+    whose prior is above eta. Fractions are of all un-annotated entries the steps saw (for Omega_L,
+    the average over steps weighted by each step's un-annotated entries). The counts stay on the
+    loss's device (no host synchronisation per step)."""
+
+    def __init__(self, num_classes: int, classes_above_eta: int | None):
+        self.num_classes, self.classes_above_eta = num_classes, classes_above_eta
+        self.counts: torch.Tensor | None = None  # unannotated, omega_p, omega_l, union
+        self.steps = 0
+
+    def add(self, unann: torch.Tensor, omega_p: torch.Tensor | None, omega_l: torch.Tensor | None) -> None:
+        """Count one step's sets (a collective under DDP: every process gets the global counts)."""
+        none = torch.zeros_like(unann)
+        omega_p = none if omega_p is None else omega_p
+        omega_l = none if omega_l is None else omega_l
+        step = torch.stack([unann.sum(), omega_p.sum(), omega_l.sum(), (omega_p | omega_l).sum()])
+        step = global_sum(step)
+        self.counts = step if self.counts is None else self.counts + step
+        self.steps += 1
+
+    def figures(self, method: PartialASL) -> dict[str, Any]:
+        """The fractions (None where a rule is off or nothing was un-annotated), C, eta, K and a summary."""
+        unann, in_p, in_l, union = (int(v) for v in self.counts.tolist()) if self.counts is not None else (0,) * 4
+
+        def share(count: int, on: bool) -> float | None:
+            return count / unann if on and unann else None
+
+        prior_on, likelihood_on = method._uses_prior_rule(), method._uses_likelihood_rule()
+        out = {"omega_p": share(in_p, prior_on), "omega_l": share(in_l, likelihood_on),
+               "union": share(union, True), "classes_above_eta": self.classes_above_eta,
+               "num_classes": self.num_classes, "eta": method.prior_threshold, "k": method.likelihood_topk,
+               "topk_scope": method.topk_scope, "variant": method.variant, "steps": self.steps,
+               "unannotated_entries": unann}
+
+        def text(value: float | None, on: bool) -> str:
+            return "off" if not on else "n/a" if value is None else f"{100 * value:.1f}%"
+
+        above = ("" if self.classes_above_eta is None else
+                 f"; {self.classes_above_eta}/{self.num_classes} classes above eta {method.prior_threshold:g}")
+        if not unann:
+            out["summary"] = f"selective: no un-annotated training entry, nothing to ignore{above}"
+            return out
+        out["summary"] = (f"selective: Omega_P {text(out['omega_p'], prior_on)}, Omega_L "
+                          f"{text(out['omega_l'], likelihood_on)} (K {method.likelihood_topk}, "
+                          f"{method.topk_scope}), union {text(out['union'], True)} of un-annotated training "
+                          f"entries{above}")
+        return out
+
+    def notes(self, method: PartialASL) -> list[str]:
+        """One line per degeneration: Omega_P covers every class (= ignore with focusing); otherwise the
+        union covers >= 99% of the un-annotated entries; no rule ever fired (= negative mode). Without
+        un-annotated entries (full labels) one line says that every mode is the same."""
+        figures, notes = self.figures(method), []
+        if not figures["unannotated_entries"]:
+            return ["selective degenerated: no training entry is un-annotated, so it equals negative and ignore "
+                    "mode with the same focusing"]
+        if self.classes_above_eta is not None and self.classes_above_eta == self.num_classes:
+            notes.append(f"selective degenerated: Omega_P covers every class (all {self.num_classes} class priors "
+                         f"above eta {method.prior_threshold:g}), so it equals ignore with focusing")
+        elif figures["union"] is not None and figures["union"] >= 0.99:
+            notes.append(f"selective degenerated: Omega_P and Omega_L together cover {100 * figures['union']:.1f}% "
+                         "(>= 99%) of the un-annotated training entries, so it is close to ignore with focusing")
+        if method.variant != "soft" and figures["union"] is not None and figures["union"] == 0:
+            notes.append("selective degenerated: neither rule ever fired (no un-annotated entry in Omega_P or "
+                         "Omega_L), so it equals negative mode with the same focusing")
+        return notes
 
 
 CE = dict(gamma_pos=0.0, gamma_neg=0.0, gamma_unann=0.0)
@@ -249,6 +387,16 @@ class NegativeASL(PartialASL):
     description = "Asymmetric loss, un-annotated as negatives (g+ 0, g- 4, clip 0.05)"
     parameters = _with_defaults(PartialASL.parameters, partial_loss_mode="negative", gamma_pos=0.0, gamma_neg=4.0,
                                 gamma_unann=4.0, clip=0.05)
+
+
+@register_method("asl-optimized")
+class NegativeASLOptimized(PartialASL):
+    """ASL as the repository's ``AsymmetricLossOptimized`` (and ``AsymmetricLoss(...,
+    disable_torch_grad_focal_loss=False)``) computes it: the ``asl`` values (g+ 0, g- = gu = 4, clip
+    0.05, un-annotated as negatives) with the gradient through the focusing factor."""
+
+    description = "Asymmetric loss with the gradient through the focusing factor (ASL's AsymmetricLossOptimized)"
+    parameters = _with_defaults(NegativeASL.parameters, focusing_grad=True)
 
 
 @register_method("selective")

@@ -57,7 +57,8 @@ def required_artifacts(method: Method) -> tuple[str, ...]:
 def synthetic_artifacts(num_classes: int, seed: int = 0) -> dict[str, torch.Tensor]:
     """Stand-ins for the artifacts a method may declare: a class prior in (0.01, 0.7)."""
     generator = torch.Generator().manual_seed(seed)
-    return {"class_prior": 0.01 + 0.69 * torch.rand(num_classes, generator=generator)}
+    prior = 0.01 + 0.69 * torch.rand(num_classes, generator=generator)
+    return {"class_prior": prior, "class_positive_rate": 0.05 + 0.2 * torch.rand(num_classes, generator=generator)}
 
 
 def random_batch(seed: int = 0, rows: int = ROWS, classes: int = CLASSES) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +74,17 @@ def make_state(method: Method, labels: torch.Tensor, artifacts: dict | None = No
     return TrainState(epoch=EPOCH, step=10, indices=torch.arange(labels.shape[0]),
                       artifacts={k: artifacts[k] for k in required_artifacts(method) if k in artifacts},
                       label_store=LabelStore(labels.clone()), num_classes=labels.shape[1], num_epochs=5,
-                      steps_per_epoch=4)
+                      steps_per_epoch=4, extra=synthetic_extra(method, labels))
+
+
+def synthetic_extra(method: Method, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A stand-in for the batch rows of a method's trainable table (``trainable_state_key``): a
+    function of the labels (2 / -2 / 0.5 on positives / negatives / un-annotated), so a class
+    permutation permutes it; it requires grad like the trainer's rows."""
+    if method.trainable_state_key is None:
+        return {}
+    rows = torch.where(labels == 1, 2.0, torch.where(labels == -1, -2.0, 0.5)).to(torch.float32)
+    return {method.trainable_state_key: rows.requires_grad_(True)}
 
 
 def evaluate(method: Method, logits: torch.Tensor, labels: torch.Tensor,

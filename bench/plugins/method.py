@@ -22,6 +22,16 @@ Declared attributes and optional hooks, each with its default here:
 * ``compatible(mode, dataset, processes=1)`` (None: compatible): a reason this method cannot train
   in a mode on a dataset class, e.g. a method that rewrites labels under multi-process training;
 * ``on_epoch_start(state)`` / ``on_step_end(state)``: called by the trainer (no-ops here);
+* ``start_run()`` / ``run_diagnostics()`` / ``run_notes()`` (no-op, ``{}``, ``[]``): what a method
+  says about one run. The runner calls ``start_run()`` before the run's mode trains (the same
+  instance may train several runs of a sweep, so per-run statistics are reset there; the temporary
+  model of an artifact is another instance) and, after it, merges ``run_diagnostics()`` (name -> a
+  dict of figures with a one-line ``"summary"``) into the record's ``extra["diagnostics"]`` and
+  ``run_notes()`` (one-line warnings a reader must see beside the result) into ``extra["notes"]``,
+  each note also emitted once as a ``RunNoteWarning``;
+* ``gathers_global_batch()`` (False): True when ``loss`` takes part in collectives over the global
+  batch under multi-process training (``bench.plugins.batch``); every process then calls ``loss``
+  at every step, with an empty batch when none of its images could be read;
 * ``official_script`` (None) and the classmethod ``from_official_args(argv)``: a method that
   reproduces an official script translates its arguments (``bench.plugins.official``).
 
@@ -117,6 +127,34 @@ class Method(Parameterised):
     def from_official_args(cls, argv: str) -> OfficialRun:
         """The bench run of ``official_script``'s arguments ``argv`` (only where it is declared)."""
         raise OfficialArgsError(f"method '{cls.name}' translates no official arguments")
+
+    def gathers_global_batch(self) -> bool:
+        """True when ``loss`` is a collective under multi-process training (see the module docstring)."""
+        return False
+
+    def start_run(self) -> None:
+        """Reset what ``run_diagnostics`` and ``run_notes`` report: a new run starts training."""
+
+    def run_diagnostics(self) -> dict[str, dict[str, Any]]:
+        """Name -> figures (floats, ints, a one-line ``"summary"``) about the run since ``start_run``."""
+        return {}
+
+    def run_notes(self) -> list[str]:
+        """One-line warnings about the run since ``start_run`` that a reader must see beside its result."""
+        return []
+
+    trainable_state_key: ClassVar[str | None] = None
+
+    def trainable_state(self, train_labels: torch.Tensor,
+                        generator: torch.Generator | None = None) -> torch.nn.Parameter | None:
+        """A table of trainable per-(training row, class) values the method owns (None: none). The
+        trainer optimises it with the model at lr x ``trainable_lr_mult()``, puts the batch rows in
+        ``state.extra[trainable_state_key]`` before ``loss`` and checkpoints it."""
+        return None
+
+    def trainable_lr_mult(self) -> float:
+        """The learning-rate multiplier of ``trainable_state`` (default 1)."""
+        return float(self.params.get("lr_mult", 1.0))
 
     def on_epoch_start(self, state: TrainState) -> None:
         """Called before the first step of every epoch (``state.epoch`` is 1-based)."""

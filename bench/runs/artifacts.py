@@ -74,6 +74,7 @@ def register_artifact(name: str, *, configure: Callable[[Any, str | None], dict[
 
 
 def _registered() -> dict[str, RegisteredArtifact]:
+    import bench.runs.positive_rate  # noqa: F401 - registers class_positive_rate
     import bench.runs.prior  # noqa: F401 - registers the engine's class_prior artifact
 
     return _ARTIFACTS

@@ -18,7 +18,9 @@ class RunResult:
     (``train_s``, ``eval_s``, ...; the runner adds ``wall_s``); ``cost``: device, device_count, peak
     memory, throughput, epochs, steps (the runner adds ``device_hours``); ``test_scores``: sigmoid
     outputs at the annotated test entries, float32, in the canonical CSR order of the test labels;
-    ``extra``: mode-specific provenance (history, artifacts, rows, weights, ...).
+    ``extra``: mode-specific provenance (history, artifacts, rows, weights, ...), with
+    ``"diagnostics"`` (name -> figures and a one-line ``"summary"``) and ``"notes"`` (one-line
+    warnings a reader must see beside the result) where the mode or the method gave any.
     """
 
     evaluation: EvalResult
@@ -28,6 +30,17 @@ class RunResult:
     cost: dict[str, Any]
     test_scores: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_method_report(self, diagnostics: dict[str, dict[str, Any]], notes: list[str]) -> list[str]:
+        """Merge a method's diagnostics (name -> figures with a one-line ``"summary"``) into
+        ``extra["diagnostics"]`` and its notes (one-line warnings) into ``extra["notes"]``, after
+        what the mode put there; return the notes that were not there yet."""
+        if diagnostics:
+            self.extra.setdefault("diagnostics", {}).update(diagnostics)
+        kept = self.extra.setdefault("notes", []) if notes else self.extra.get("notes", [])
+        new = [note for note in dict.fromkeys(notes) if note not in kept]
+        kept.extend(new)
+        return new
 
     def finish(self, wall_s: float) -> None:
         """Add the run's wall time and its device-hours (wall time x device count)."""
