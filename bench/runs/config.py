@@ -2,12 +2,14 @@
 specified, hashed ``ResolvedRun`` that everything downstream receives as a value.
 
 ``resolve_config`` types every method, dataset and protocol parameter (defaults filled in), adds the
-plugins' identities (name, version, source hash), lets the mode complete and check the recipe
-(``Mode.prepare``), asks the method whether it can train in this mode on this dataset
-(``Method.compatible``), and records the split, the selection policy and the artifacts the method
-declares. ``config_hash`` is the sha256 of that dict as canonical JSON (sorted keys, compact, no
-NaN), so a changed default or an edited plugin never merges old and new results. The device is not
-part of the hash (it is recorded with the run's environment and cost).
+plugins' identities (name, version, hash of every source file they depend on:
+``bench.plugins.identity``) and the versions of the engine parts that define the computation
+(``bench.runs.engine_versions``), lets the mode complete and check the recipe (``Mode.prepare``),
+asks the method whether it can train in this mode on this dataset (``Method.compatible``), and
+records the split, the selection policy and the artifacts the method declares. ``config_hash`` is
+the sha256 of that dict as canonical JSON (sorted keys, compact, no NaN), so a changed default or
+an edited plugin never merges old and new results. The device is not part of the hash (it is
+recorded with the run's environment and cost).
 """
 from __future__ import annotations
 
@@ -23,9 +25,11 @@ from bench.labels.protocols import default_val_labels, protocol_identity
 from bench.metrics import EVALUATORS
 from bench.plugins.registry import plugin_identity
 from bench.runs.artifacts import artifact_config
+from bench.runs.engine_versions import engine_versions
 from bench.runs.modes import ConfigError, get_mode
 from bench.runs.recipe import Recipe
 from bench.runs.resolve import VAL_LABELS, ResolvedDataset, method_selector, resolve_dataset
+from bench.runs.tracking import check_trackers
 
 if TYPE_CHECKING:
     from bench.plugins.method import Method
@@ -38,11 +42,12 @@ MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGERs (signed 64 bit)
 class RunConfig:
     """What a user asks for (``bench run`` options); see ``resolve_config``.
 
-    ``device``, ``workers`` (image loader processes; None: ``default_workers``) and ``resume`` (continue from the
-    configuration's last checkpoint, ``--mode finetune``) say how a run computes, not what: they are
     ``val_labels`` (None: the protocol's default, ``bench.labels.protocols.default_val_labels``) is
     resolved to "partial" or "clean" and recorded in the configuration's split.
-    not part of the configuration hash.
+    ``device``, ``workers`` (image loader processes; None: ``default_workers``) and ``resume`` (continue from the
+    configuration's last checkpoint, ``--mode finetune``) say how a run computes, not what: they are
+    not part of the configuration hash. Nor is ``log``, the trackers that receive its curves
+    (``bench.runs.tracking``: "tensorboard", "mlflow").
     """
 
     method: str
@@ -58,9 +63,10 @@ class RunConfig:
     prior_path: str | None = None
     workers: int | None = None
     resume: bool = False
-
-
     val_labels: str | None = None
+    log: tuple[str, ...] = ()
+
+
 @dataclass
 class ResolvedRun:
     """A run with its method object, resolved dataset, configuration dict and hash; ``run.recipe``
@@ -106,6 +112,7 @@ def check_options(run: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    check_trackers(run.log)
     _check_device(run.device)
 
 
@@ -138,6 +145,7 @@ def resolve_config(run: RunConfig, dataset: ResolvedDataset | None = None) -> Re
     run = replace(run, recipe=recipe, val_labels=run.val_labels or default_val_labels(dataset.protocol))
     config = {
         "bench_version": __version__,
+        "engine": engine_versions(),
         "method": {**plugin_identity(cls), "params": method.params},
         "dataset": {**plugin_identity(dataset_class), "params": dict(dataset.plugin.params)},
         "protocol": None if dataset.protocol is None else protocol_identity(dataset.protocol, dataset.protocol_params),

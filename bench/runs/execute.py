@@ -7,22 +7,33 @@ live process trains the same configuration, it waits for that attempt to end and
 if it failed, claims again); ``force`` records a new attempt regardless. The claimed attempt keeps
 its heartbeat fresh from a thread while the run's mode (``bench.runs.modes``) trains and evaluates
 it into a ``RunResult``, and is recorded as done, or as failed with its reason when anything stops
-it (a Ctrl-C is recorded as "interrupted").
+it (a Ctrl-C is recorded as "interrupted"). Around the mode, the runner tells the method that a run
+starts (``Method.start_run``: the same instance may train several runs of a sweep) and merges what
+the method says about it (``run_diagnostics``, ``run_notes``) into the record's ``extra``, emitting
+each new note once as a ``RunNoteWarning``: no mode needs to know about them. The trackers the run
+asks for (``RunConfig.log``, ``bench.runs.tracking``) are current around the mode; they receive the
+final record, and ``extra["trackers"]`` records where each wrote.
 """
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from bench.core.errors import RunError
+from bench.core.errors import RunError, RunNoteWarning
 from bench.core.provenance import environment
 from bench.runs.artifacts import check_artifact_files
 from bench.runs.config import ResolvedRun, RunConfig, resolve_config
 from bench.runs.modes import get_mode
 from bench.runs.resolve import prepare
+from bench.runs.result import RunResult
+from bench.runs.tracking import Tracker, TrackingTarget, tracked
 from bench.store import RunRecord, Store, StoreError
 from bench.store.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+
+if TYPE_CHECKING:
+    from bench.plugins.method import Method
 
 WAIT_POLL_S = 0.5
 
@@ -60,6 +71,22 @@ def _wait_for(store: Store, run_id: str, poll_s: float) -> None:
     """Block until the attempt ``run_id`` is no longer running (done, failed, or stale)."""
     while store.get_run(run_id).status == "running":
         time.sleep(poll_s)
+
+
+def _add_method_report(result: RunResult, method: Method) -> None:
+    """Merge the method's diagnostics and notes about the run into ``result.extra`` and emit each new
+    note once as a ``RunNoteWarning``."""
+    for note in result.add_method_report(method.run_diagnostics(), method.run_notes()):
+        warnings.warn(note, RunNoteWarning, stacklevel=3)
+
+
+def _add_tracking(result: RunResult, tracker: Tracker) -> None:
+    """Send the final record to the run's trackers and record where they wrote."""
+    metrics = {k: v for k, v in result.evaluation.to_dict().items() if k != "per_class_ap"}
+    tracker.log_final(metrics, result.selection)
+    where = tracker.describe()
+    if where:
+        result.extra["trackers"] = where
 
 
 def execute(
@@ -106,8 +133,13 @@ def execute(
             on_wait(claim)
         _wait_for(store, claim.id, wait_poll_s)
     try:
-        with Heartbeat(store.path, run_id, heartbeat_seconds):
+        target = TrackingTarget(run_id, store.path, resolved.config, resolved.config_hash, resolved.method_selector,
+                                resolved.dataset.label)
+        with Heartbeat(store.path, run_id, heartbeat_seconds), tracked(options.log, target) as tracker:
+            resolved.method.start_run()
             result = mode.run(resolved, prepared, store, progress)
+            _add_method_report(result, resolved.method)
+            _add_tracking(result, tracker)
             result.finish(time.perf_counter() - started)
             store.finish_run(run_id, **result.store_fields())
     except KeyboardInterrupt:
