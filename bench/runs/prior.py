@@ -19,8 +19,9 @@ estimator, the temporary method's identity), all taken from the resolved configu
 groups the cells that share a prior (``prior_group``) by the same fields. Diagnostics recorded with
 the prior: Spearman's rho with the true class frequencies over all classes and the k most frequent
 (CSL Figure 7) and the calibration error mean_c |prior_c - freq_c|, against the true training
-frequencies when the dataset is fully labelled, else against the annotated frequencies
-pos_c / (pos_c + neg_c).
+frequencies when the dataset is fully labelled before the protocol, else against the annotated
+frequencies pos_c / (pos_c + neg_c) (never the annotated positive counts: under FPC those are about
+constant); ``reference`` and ``reference_description`` say which was used.
 
 CSV (``train_avg_preds.csv`` of the official code): header ``Classes,avg_pred``, then one
 ``name,value`` row per class in class-index order. The released COCO FPC-1000 file ends with a
@@ -175,23 +176,33 @@ def spearman_by_top_k(prior: np.ndarray, true_counts: np.ndarray) -> dict[str, f
     return {k: rho for k, rho in curve.items() if not np.isnan(rho)}
 
 
+REFERENCES = {
+    "true": "true class frequencies of the training rows (the dataset is fully labelled before the protocol)",
+    "annotated": "annotated frequencies pos_c / (pos_c + neg_c) of the training rows (the truth is unknown)",
+}
+
+
 def prior_diagnostics(prior: np.ndarray, manifest: Manifest) -> dict[str, Any]:
-    """Spearman (all classes and top-k) and calibration mean_c |prior_c - freq_c| of ``prior``
-    against the training rows' true frequencies, or their annotated frequencies when the truth is
-    unknown (see the module docstring). NaN values are reported as None."""
+    """Spearman's rho and the calibration error mean_c |prior_c - freq_c| of ``prior`` against a
+    reference frequency freq_c, named in ``reference`` (a key of ``REFERENCES``) and
+    ``reference_description``: the training rows' true frequencies when the manifest knows them (a
+    fully labelled dataset), else their annotated frequencies; classes without an annotation on the
+    training rows are left out of both figures (``classes_compared`` counts the rest). With the
+    truth, also CSL Figure 7's top-k Spearman curve. NaN values are reported as None."""
+    rows = np.asarray(manifest.train_index)
     if manifest.true_positives is not None:
         counts = np.asarray(manifest.true_positives, dtype=np.float64)
-        frequency, reference = counts / max(len(manifest.train_index), 1), "true"
+        frequency, reference = counts / max(rows.size, 1), "true"
     else:
-        counts_by_kind = label_counts(manifest.labels[np.asarray(manifest.train_index)])
-        annotated = counts_by_kind.positives + counts_by_kind.negatives
-        counts = np.asarray(counts_by_kind.positives, dtype=np.float64)
+        counts_by_kind = label_counts(manifest.labels[rows])
+        annotated = np.asarray(counts_by_kind.positives + counts_by_kind.negatives, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            frequency, reference = counts / annotated, "annotated"
+            frequency, reference = counts_by_kind.positives / annotated, "annotated"
     known = ~np.isnan(frequency)
-    rho = prior_spearman(prior, counts)
+    rho = prior_spearman(prior[known], frequency[known]) if known.sum() > 1 else float("nan")
     out: dict[str, Any] = {
-        "reference": reference, "spearman": None if np.isnan(rho) else rho,
+        "reference": reference, "reference_description": REFERENCES[reference],
+        "classes_compared": int(known.sum()), "spearman": None if np.isnan(rho) else rho,
         "calibration_error": float(np.mean(np.abs(prior[known] - frequency[known]))) if known.any() else None,
     }
     if reference == "true":

@@ -72,6 +72,12 @@ def _typed(base: type, value: Any) -> Any:
 def _coerce(name: str, value: Any, where: str) -> Any:
     """``value`` (YAML-loaded or command-line text) as the declared type of field ``name``."""
     declared = FIELD_TYPES[name]
+    if typing.get_origin(declared) is tuple:  # a grid: a YAML list, or comma-separated text ("" = empty)
+        items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
+        try:
+            return tuple(_typed(float, v) for v in items)
+        except (TypeError, ValueError):
+            raise RecipeError(f"{where}: field '{name}' must be a list of numbers; got {value!r}") from None
     optional = isinstance(declared, types.UnionType) and type(None) in declared.__args__
     base = next(a for a in declared.__args__ if a is not type(None)) if optional else declared
     if optional and (value is None or str(value).strip().lower() in ("none", "null")):
@@ -121,7 +127,11 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 def build_recipe(values: dict[str, Any], overrides: dict[str, Any], image_dataset: bool) -> Recipe:
     """The run's recipe: file ``values`` updated by ``overrides``; an ``ImageRecipe`` for image
     datasets, a ``Recipe`` for feature datasets (a file's image fields do not apply there; an
-    override of one is an error)."""
+    override of one is an error). Overriding ``lr`` or ``weight_decay`` alone narrows the file's
+    grid of that value to the value itself (``--lr 1e-3`` trains at 1e-3)."""
+    narrowed = {grid: (overrides[name],) for name, grid in (("lr", "lr_grid"), ("weight_decay", "weight_decay_grid"))
+                if name in overrides and grid not in overrides and values.get(grid)}
+    overrides = {**narrowed, **overrides}
     if image_dataset:
         return ImageRecipe(**{**values, **overrides})
     extra = sorted(set(overrides) - set(BASE_FIELDS))

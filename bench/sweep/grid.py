@@ -21,7 +21,8 @@ from bench.runs.recipe_files import recipe_for_run
 from bench.runs.resolve import get_method, resolve_dataset
 from bench.sweep.spec import MethodEntry, SpecError, SweepSpec
 
-DEFAULTS = {Recipe: Recipe().to_dict(), ImageRecipe: ImageRecipe().to_dict()}
+# a feature cell's label names the fields set away from recipes/linear.yaml (its recipe's base)
+DEFAULTS = {Recipe: recipe_for_run("linear", False, None, {})[1].to_dict(), ImageRecipe: ImageRecipe().to_dict()}
 
 
 @dataclass

@@ -1,27 +1,36 @@
-"""The training loop of feature heads: Adam + one-cycle, seeded, with model selection.
+"""The training loop of feature heads: Adam, one-cycle or trained to convergence, seeded, with model
+selection over an lr / weight-decay grid.
 
 ``train`` fits a model built under ``torch.manual_seed(seed)`` with Adam (coupled L2 weight decay on
-weight matrices only, none on biases and 1-D parameters, as the CSL recipe's parameter groups) and
-``OneCycleLR(max_lr=lr, pct_start)`` stepped after every batch. Batches are drawn by a
-``torch.Generator`` seeded with ``seed`` (``split_seed`` only decides the data split), so a run on CPU
-is deterministic. Every batch's labels come from the run's ``LabelStore`` (which a method may
-update); ``TrainState.indices`` are row positions in that store, i.e. in the run's training rows;
-``TrainState.step`` counts batches from 0 over the whole run and ``state.extra["lr"]`` is the
-learning rate of the current step.
+weight matrices only, none on biases and 1-D parameters, as the CSL recipe's parameter groups).
+Schedules (``Recipe.schedule``): ``onecycle``, ``OneCycleLR(max_lr=lr, pct_start)`` stepped after
+every batch for ``epochs``; ``plateau``, a constant lr dropped 10x on training-loss plateaus and
+stopped by ``bench.training.convergence`` (loss converged, or ``early_stopping`` epochs after the
+best monitored mAP(C); ``epochs`` caps it). Batches are drawn by a ``torch.Generator`` seeded with
+``seed`` (``split_seed`` only decides the data split), so a run on CPU is deterministic. Every
+batch's labels come from the run's ``LabelStore`` (which a method may update);
+``TrainState.indices`` are row positions in that store, i.e. in the run's training rows;
+``TrainState.step`` counts batches from 0 over a candidate's run, ``state.extra["lr"]`` is the
+learning rate of the current step and ``state.extra["candidate"]`` the candidate's grid position.
 
 Model selection: with a monitored split, its mAP(C) (partial evaluator, 0-100) is computed after
-every epoch; ``select_best`` keeps the weights of the best epoch (earliest on ties), otherwise the
-last epoch's weights are kept. The caller decides which split is monitored; the test split is never
-monitored unless asked for explicitly.
+every epoch; ``select_best`` keeps the weights of the best epoch (earliest on ties) of the best
+(lr, weight_decay) candidate of ``Recipe.candidates()`` (first in grid order on ties; each trains
+from the same seed on its own copy of the method and label store), and ``selection`` records the
+chosen lr and weight decay, and with a grid every candidate (``candidates``: value, best epoch,
+epochs, steps, why it stopped, seconds). Without ``select_best`` only the recipe's ``lr`` and
+``weight_decay`` train and the last epoch's weights are kept. The caller decides which split is
+monitored; the test split is never monitored unless asked for explicitly.
 
 Divergence warning (``divergence_warning``, shared with the finetune loop): the loss of the first step
 with a positive loss (the untrained model's; ``first_step_loss`` in the history record of the epoch
 it belongs to) is the reference, and the first epoch whose mean loss exceeds ``DIVERGENCE_FACTOR``
-(5) times it emits one ``TrainingWarning`` and records its text as ``loss_warning`` in that epoch's
-history record and in the selection. Not the first epoch's mean: at ``--lr 1e6`` on scene the loss
-is already about 10 times the untrained model's during epoch 1 and then falls (a clamped or
-saturated loss cannot rise by orders of magnitude), whereas ordinary runs stay below about 2.3
-times it (measured on scene over the shipped methods, protocols, heads and batch sizes).
+(5) times it records its text as ``loss_warning`` in that epoch's history record; the chosen
+candidate's warning is emitted once as a ``TrainingWarning`` and recorded in the selection. Not
+the first epoch's mean: at ``--lr 1e6`` on scene the loss is already about 10 times the untrained
+model's during epoch 1 and then falls (a clamped or saturated loss cannot rise by orders of
+magnitude), whereas ordinary runs stay below about 2.3 times it (measured on scene over the shipped
+methods, protocols, heads and batch sizes).
 """
 from __future__ import annotations
 
@@ -39,11 +48,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from bench.core.errors import RunError
-from bench.labels.encoding import LabelMatrix
+from bench.labels.encoding import LabelMatrix, to_dense
 from bench.metrics import evaluate
 from bench.plugins.method import LabelStore, Method, TrainState
 from bench.runs.recipe import Recipe
-from bench.training.inference import predict
+from bench.runs.tracking import current_tracker
+from bench.training.candidates import Candidate, choose, selection_record
+from bench.training.convergence import DROP, LR_DROP_FACTOR, STOP, Plateau
+from bench.training.inference import split_scores
 
 StepObserver = Callable[[torch.Tensor, TrainState], None]
 DIVERGENCE_FACTOR = 5.0
@@ -92,8 +104,8 @@ class TrainResult:
 
 def monitored_map(model: nn.Module, monitor: Monitor) -> float:
     """mAP(C) of ``model`` on the monitored split with the partial evaluator (NaN if no class counts)."""
-    scores = predict(model, monitor.features).numpy()
-    return float(evaluate(scores, monitor.labels, evaluator="partial").map_c)
+    scores, labels = split_scores(model, monitor.features, monitor.labels)
+    return float(evaluate(scores, labels, evaluator="partial").map_c)
 
 
 def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
@@ -105,9 +117,21 @@ def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.opti
     return torch.optim.Adam(groups, lr=lr)
 
 
+def method_table(method: Method, label_store: LabelStore, seed: int, device: torch.device) -> torch.Tensor | None:
+    """The method's trainable table (``Method.trainable_state``) for the run's training labels, its
+    initialisation drawn from a generator seeded with ``seed``; None when it owns none."""
+    if method.trainable_state_key is None:
+        return None
+    labels = label_store.labels
+    if not isinstance(labels, torch.Tensor):
+        labels = torch.as_tensor(to_dense(labels))
+    table = method.trainable_state(labels.cpu(), generator=torch.Generator().manual_seed(seed))
+    return None if table is None else nn.Parameter(table.detach().to(device))
+
+
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("epoch {task.fields[epoch]}"),
+        TextColumn("{task.fields[candidate]}  epoch {task.fields[epoch]}"),
         BarColumn(),
         TextColumn("loss {task.fields[loss]:.4g}  val mAP {task.fields[val]}  {task.fields[speed]:.0f} samples/s"),
         TimeElapsedColumn(),
@@ -133,19 +157,23 @@ def checked_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, sta
 
 @dataclass
 class _Loop:
-    """The pieces one epoch needs."""
+    """The pieces one epoch needs (``schedule`` None: the learning rate changes between epochs only)."""
 
     model: nn.Module
     method: Method
     optimizer: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LRScheduler
+    schedule: torch.optim.lr_scheduler.LRScheduler | None
     features: torch.Tensor
     state: TrainState
     observers: tuple[StepObserver, ...]
     first_step_loss: float | None = None
+    table: torch.Tensor | None = None
+    prefix: str = ""
 
     def epoch(self, batches: tuple[torch.Tensor, ...], on_step: Callable[[float], None]) -> float:
-        """One pass over ``batches`` (row positions); returns the mean batch loss."""
+        """One pass over ``batches`` (row positions); returns the mean batch loss. Every step's loss
+        and lr go to the run's tracker under ``prefix``."""
+        tracker = current_tracker()
         self.model.train()
         self.method.on_epoch_start(self.state)
         total = 0.0
@@ -153,12 +181,15 @@ class _Loop:
             rows = rows.to(self.features.device)
             self.state.indices = rows
             self.state.extra["lr"] = self.optimizer.param_groups[0]["lr"]
+            if self.table is not None:
+                self.state.extra[self.method.trainable_state_key] = self.table[rows]
             logits = self.model(self.features[rows])
             loss = checked_loss(self.method, logits, self.state.label_store.batch(rows), self.state)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            self.schedule.step()
+            if self.schedule is not None:
+                self.schedule.step()
             self.method.on_step_end(self.state)
             for observe in self.observers:
                 observe(logits.detach(), self.state)
@@ -166,9 +197,100 @@ class _Loop:
             if self.first_step_loss is None and value > 0:
                 self.first_step_loss = value
             total += value
+            tracker.log_metrics({"loss": value, "lr": self.state.extra["lr"]}, self.state.step, "step", self.prefix)
             self.state.step += 1
             on_step(value)
         return total / max(len(batches), 1)
+
+
+@dataclass
+class _Setup:
+    """What every candidate of one ``train`` call shares."""
+
+    build: Callable[[], nn.Module]
+    features: torch.Tensor
+    recipe: Recipe
+    seed: int
+    artifacts: dict[str, Any]
+    monitor: Monitor | None
+    select_best: bool
+    observers: tuple[StepObserver, ...]
+    bar: Progress
+    grid_size: int = 1
+    track_as: str = ""
+
+
+def _fit(setup: _Setup, index: int, lr: float, weight_decay: float, method: Method,
+         label_store: LabelStore) -> Candidate:
+    """Train one candidate from ``torch.manual_seed(seed)`` (same initial weights and batch order for
+    every candidate); its best epoch is kept when the run selects on the monitor."""
+    recipe, features, monitor = setup.recipe, setup.features, setup.monitor
+    n_rows, device = features.shape[0], features.device
+    steps_per_epoch = max(1, math.ceil(n_rows / recipe.batch_size))
+    torch.manual_seed(setup.seed)
+    model = setup.build().to(device)
+    generator = torch.Generator().manual_seed(setup.seed)
+    optimizer = adam_with_l2(model, lr, weight_decay)
+    max_lr: float | list[float] = lr
+    table = method_table(method, label_store, setup.seed, device)
+    if table is not None:
+        optimizer.add_param_group({"params": [table], "lr": lr * method.trainable_lr_mult(), "weight_decay": 0.0})
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+    schedule = None
+    if recipe.schedule == "onecycle":
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, epochs=recipe.epochs,
+                                                       steps_per_epoch=steps_per_epoch, pct_start=recipe.pct_start)
+    state = TrainState(artifacts=dict(setup.artifacts), label_store=label_store, num_classes=label_store.num_classes,
+                       num_epochs=recipe.epochs, steps_per_epoch=steps_per_epoch, extra={"candidate": index})
+    prefix = setup.track_as + (f"candidate{index}/" if setup.grid_size > 1 else "")
+    loop = _Loop(model, method, optimizer, schedule, features, state, setup.observers, table=table, prefix=prefix)
+    fit = Candidate(index, lr, weight_decay, model, method, label_store)
+    selecting = setup.select_best and monitor is not None
+    rule = Plateau(recipe.patience, recipe.lr_drops)
+    bar = setup.bar
+    task = bar.add_task("train", total=recipe.epochs * steps_per_epoch, epoch=f"1/{recipe.epochs}",
+                        loss=float("nan"), val="-", speed=0.0, candidate=f"lr {lr:g} wd {weight_decay:g}")
+    for epoch in range(1, recipe.epochs + 1):
+        started = time.perf_counter()
+        state.epoch = epoch
+        batches = torch.randperm(n_rows, generator=generator).split(recipe.batch_size)
+        loss = loop.epoch(batches, lambda value: bar.update(task, advance=1, loss=value))
+        seconds = time.perf_counter() - started
+        fit.train_seconds += seconds
+        record = {"epoch": epoch, "loss": loss, "seconds": seconds}
+        if loop.first_step_loss is not None and not any("first_step_loss" in h for h in fit.history):
+            record["first_step_loss"] = loop.first_step_loss
+        if fit.loss_warning is None:
+            fit.loss_warning = divergence_warning(epoch, loss, loop.first_step_loss, lr)
+            if fit.loss_warning is not None:
+                record["loss_warning"] = fit.loss_warning
+        if monitor is not None:
+            eval_started = time.perf_counter()
+            record[f"{monitor.name}_map_c"] = value = monitored_map(model, monitor)
+            fit.eval_seconds += time.perf_counter() - eval_started
+            if setup.select_best and value > fit.best[0]:
+                fit.best = (value, epoch, copy.deepcopy(model.state_dict()))
+            bar.update(task, val=f"{value:.2f}")
+        epoch_values = {"loss": loss, "lr": state.extra.get("lr", optimizer.param_groups[0]["lr"])}
+        if monitor is not None:
+            epoch_values[f"{monitor.name}_map_c"] = record[f"{monitor.name}_map_c"]
+        current_tracker().log_metrics(epoch_values, epoch, "epoch", prefix)
+        fit.history.append(record)
+        fit.epochs, fit.steps = epoch, state.step
+        bar.update(task, epoch=f"{epoch}/{recipe.epochs}", speed=n_rows / max(seconds, 1e-9))
+        if recipe.schedule == "plateau":
+            signal = rule.update(loss)
+            if signal == STOP:
+                fit.stopped = "plateau"
+                break
+            if selecting and recipe.early_stopping and epoch - fit.best[1] >= recipe.early_stopping:
+                fit.stopped = "validation"
+                break
+            if signal == DROP:
+                for group in optimizer.param_groups:
+                    group["lr"] *= LR_DROP_FACTOR
+                record["lr_drop"] = optimizer.param_groups[0]["lr"]
+    return fit
 
 
 def train(
@@ -184,74 +306,50 @@ def train(
     select_best: bool = True,
     progress: bool | None = None,
     step_observers: tuple[StepObserver, ...] = (),
+    track_as: str = "",
 ) -> TrainResult:
     """Train ``build()`` on ``features`` (rows aligned with ``label_store``) and select a model.
 
+    With ``select_best`` every (lr, weight_decay) of ``recipe.candidates()`` trains from the same
+    seed, each on its own copy of ``method`` and ``label_store``; the candidate with the best
+    monitored mAP(C) (the first in grid order on ties) gives the model, and at the end ``label_store``
+    holds that candidate's labels and ``method`` its attributes (e.g. what ``run_diagnostics``
+    reports). Without it only ``recipe.lr`` / ``recipe.weight_decay`` train.
     ``progress=None`` shows the rich progress bar only when stderr is a terminal.
-    ``step_observers`` are called after every step with the batch's detached logits and the state.
+    ``step_observers`` are called after every step of every candidate with the batch's detached
+    logits and the state (``state.extra["candidate"]``: the candidate's position in the grid).
+    Per step and per epoch, loss, lr and the monitored mAP(C) go to the run's tracker
+    (``bench.runs.tracking``) under the prefix ``track_as`` (plus ``candidate<i>/`` with several
+    candidates).
     """
     if select_best and monitor is None:
         raise TrainingError("model selection on a split needs a monitored split (got none)")
-    n_rows = features.shape[0]
-    steps_per_epoch = max(1, math.ceil(n_rows / recipe.batch_size))
+    grid = recipe.candidates() if select_best else [(recipe.lr, recipe.weight_decay)]
     show = sys.stderr.isatty() if progress is None else progress
     device = features.device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        model = build().to(device)
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = adam_with_l2(model, recipe.lr, recipe.weight_decay)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
-            pct_start=recipe.pct_start,
+    fits: list[Candidate] = []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), _progress(show) as bar:
+        setup = _Setup(build, features, recipe, seed, dict(artifacts or {}), monitor, select_best, step_observers, bar,
+                       len(grid), track_as)
+        for index, (lr, weight_decay) in enumerate(grid):
+            alone = len(grid) == 1
+            fits.append(_fit(setup, index, lr, weight_decay, method if alone else copy.deepcopy(method),
+                             label_store if alone else copy.deepcopy(label_store)))
+    chosen = choose(fits, select_best)
+    if chosen is None:
+        raise TrainingError(
+            f"model selection on '{monitor.name}': no epoch had a finite mAP(C) (no class of that split "
+            "has both a positive and a negative annotation); select on 'last' or use a larger split"
         )
-        state = TrainState(
-            artifacts=dict(artifacts or {}), label_store=label_store, num_classes=label_store.num_classes,
-            num_epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
-        )
-        loop = _Loop(model, method, optimizer, schedule, features, state, step_observers)
-        result = TrainResult(model=model, selection={})
-        best: tuple[float, int, dict | None] = (-math.inf, 0, None)
-        loss_warning: str | None = None
-        with _progress(show) as bar:
-            task = bar.add_task("train", total=recipe.epochs * steps_per_epoch, epoch=f"1/{recipe.epochs}",
-                                loss=float("nan"), val="-", speed=0.0)
-            for epoch in range(1, recipe.epochs + 1):
-                started = time.perf_counter()
-                state.epoch = epoch
-                batches = torch.randperm(n_rows, generator=generator).split(recipe.batch_size)
-                loss = loop.epoch(batches, lambda value: bar.update(task, advance=1, loss=value))
-                seconds = time.perf_counter() - started
-                result.train_seconds += seconds
-                record = {"epoch": epoch, "loss": loss, "seconds": seconds}
-                if loop.first_step_loss is not None and not any("first_step_loss" in h for h in result.history):
-                    record["first_step_loss"] = loop.first_step_loss
-                if loss_warning is None:
-                    loss_warning = divergence_warning(epoch, loss, loop.first_step_loss, recipe.lr)
-                    if loss_warning is not None:
-                        record["loss_warning"] = loss_warning
-                        warnings.warn(loss_warning, TrainingWarning, stacklevel=2)
-                if monitor is not None:
-                    eval_started = time.perf_counter()
-                    record[f"{monitor.name}_map_c"] = value = monitored_map(model, monitor)
-                    result.eval_seconds += time.perf_counter() - eval_started
-                    if select_best and value > best[0]:
-                        best = (value, epoch, copy.deepcopy(model.state_dict()))
-                    bar.update(task, val=f"{value:.2f}")
-                result.history.append(record)
-                bar.update(task, epoch=f"{epoch}/{recipe.epochs}", speed=n_rows / max(seconds, 1e-9))
-    result.epochs, result.steps = recipe.epochs, state.step
-    result.samples_per_s = n_rows * recipe.epochs / max(result.train_seconds, 1e-9)
-    if select_best:
-        if best[2] is None:
-            raise TrainingError(
-                f"model selection on '{monitor.name}': no epoch had a finite mAP(C) (no class of that split "
-                "has both a positive and a negative annotation); select on 'last' or use a larger split"
-            )
-        model.load_state_dict(best[2])
-        result.selection = {"policy": monitor.name, "epoch": best[1], "metric": "map_c", "value": best[0]}
-    else:
-        result.selection = {"policy": "last", "epoch": recipe.epochs}
-    if loss_warning is not None:
-        result.selection["loss_warning"] = loss_warning
+    if chosen.label_store is not label_store:  # the caller's objects end as the chosen candidate's
+        label_store.load_state_dict(chosen.label_store.state_dict())
+        vars(method).update(vars(chosen.method))
+    if chosen.loss_warning is not None:
+        warnings.warn(chosen.loss_warning, TrainingWarning, stacklevel=2)
+    selection = selection_record(chosen, fits, monitor.name if select_best else None, recipe.schedule)
+    result = TrainResult(model=chosen.model, selection=selection, history=chosen.history, epochs=chosen.epochs,
+                         steps=chosen.steps)
+    result.train_seconds = sum(f.train_seconds for f in fits)
+    result.eval_seconds = sum(f.eval_seconds for f in fits)
+    result.samples_per_s = features.shape[0] * sum(f.epochs for f in fits) / max(result.train_seconds, 1e-9)
     return result

@@ -139,7 +139,8 @@ def test_select_on_test_is_flagged(store):
 def test_last_epoch_policy_without_validation(store):
     record = execute(RunConfig("negative", "scene", recipe=FAST, select_on="last", val_fraction=0.0), store,
                      progress=False).record
-    assert record.selection == {"policy": "last", "epoch": 3} and record.extra["val_rows"] == 0
+    assert record.selection == {"policy": "last", "epoch": 3, "lr": FAST.lr, "weight_decay": FAST.weight_decay,
+                                "schedule": "onecycle", "stopped": "budget"} and record.extra["val_rows"] == 0
     assert record.extra["train_rows"] == 1211
 
 

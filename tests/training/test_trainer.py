@@ -80,7 +80,8 @@ def test_hooks_steps_and_state():
     assert method.epochs_started == [1, 2, 3, 4]
     assert [s[1] for s in method.states] == list(range(result.steps))
     assert sum(s[2] for s in method.states if s[0] == 1) == N
-    assert result.selection == {"policy": "last", "epoch": 4}
+    assert result.selection == {"policy": "last", "epoch": 4, "lr": 1e-2, "weight_decay": 1e-4,
+                                "schedule": "onecycle", "stopped": "budget"}
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
 
 
