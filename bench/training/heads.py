@@ -7,7 +7,8 @@ so one learning rate suits datasets whose features live on different scales.
 
 ``build_model`` is the seam through which the feature trainer gets a model; the image mode
 ``finetune`` builds its timm backbones with ``bench.training.backbones.create_backbone`` (weights
-provenance included) and trains them with ``bench.training.finetune.loop``.
+provenance included) and trains them with ``bench.training.finetune.loop``. ``BottleneckHead`` is
+the classifier of the official OpenImages models (``classifier: bottleneck`` in an image recipe).
 """
 from __future__ import annotations
 
@@ -45,6 +46,25 @@ def feature_head(in_dim: int, num_classes: int, head: str = "linear", hidden: in
     if head == "mlp":
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
     raise UnsupportedModeError(f"unknown head '{head}'; known: {', '.join(HEADS)}")
+
+
+class BottleneckHead(nn.Module):
+    """The official helper functions' ``bottleneck_head`` (Alibaba-MIIL PartialLabelingCSL / ASL,
+    ``src/models/tresnet/tresnet.py``; ``parse_args`` turns it on for ``dataset_type == 'OpenImages'``):
+    logits = FC(embedding_generator(x)) with embedding_generator = Sequential(Linear(F, D)) and
+    FC = Linear(D, C) -- two affine maps, no activation between them, D = 512 as TResNet passes.
+    Weights are drawn N(0, 0.01) as TResNet initialises every ``nn.Linear``; biases keep torch's
+    default. The module names match the official state dict (``embedding_generator.0``, ``FC``)."""
+
+    def __init__(self, num_features: int, num_classes: int, bottleneck_features: int = 512):
+        super().__init__()
+        self.embedding_generator = nn.Sequential(nn.Linear(num_features, bottleneck_features))
+        self.FC = nn.Linear(bottleneck_features, num_classes)
+        for layer in (self.embedding_generator[0], self.FC):
+            layer.weight.data.normal_(0, 0.01)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.FC(self.embedding_generator(x))
 
 
 def build_model(

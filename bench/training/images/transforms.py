@@ -1,10 +1,13 @@
 """The CSL image transforms (docs/methods.md §6), built from torchvision.
 
 Training: ``Resize((S, S))`` (bilinear "squish": the aspect ratio is not kept), ``Cutout(0.5)``,
-``RandAugment`` (torchvision's: ``num_ops`` = 2, ``magnitude`` = 9 by default; the official code uses
-the ``randaugment`` pip package, whose operation set differs slightly), ``ToTensor`` (values in
-[0, 1]). Evaluation: resize and ``ToTensor`` only. No mean/std normalisation, as the official code;
-``normalize="imagenet"`` or ``"model"`` (the backbone's own mean/std) adds ``Normalize``.
+RandAugment, ``ToTensor`` (values in [0, 1]). RandAugment is ``randaugment="official"`` (default):
+the official code's ``randaugment`` pip package, 2 of 15 ops (Invert and Cutout included) each
+applied with probability 0.5 at a random magnitude 1-9 of 10 (``bench.training.images.randaugment``);
+or ``"torchvision"``: torchvision's ``RandAugment(num_ops, magnitude)`` (2 and 9 by default), both ops
+always applied at a fixed magnitude, no Invert. Evaluation: resize and ``ToTensor`` only. No mean/std
+normalisation, as the official code; ``normalize="imagenet"`` or ``"model"`` (the backbone's own
+mean/std) adds ``Normalize``.
 
 Every random draw uses torch's global generator, so a caller that seeds it per image (``ImageRows``)
 gets the same augmentation whatever the number of loader workers.
@@ -17,6 +20,9 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision import transforms
 
+from bench.training.images.randaugment import OfficialRandAugment
+
+RANDAUGMENTS = ("official", "torchvision")
 NORMALIZATIONS = ("none", "imagenet", "model")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,20 +76,29 @@ def image_transform(
     train: bool,
     *,
     cutout: float = 0.5,
+    randaugment: str = "official",
     randaugment_ops: int = 2,
     randaugment_magnitude: int = 9,
     mean_std: tuple[Sequence[float], Sequence[float]] | None = None,
+    hflip: float = 0.0,
 ) -> Callable[[Image.Image], torch.Tensor]:
     """PIL RGB image -> float32 (3, size, size) tensor (see the module docstring).
 
-    ``cutout`` = 0 or ``randaugment_ops`` = 0 turns that augmentation off; ``mean_std`` comes from
-    ``normalization``.
+    ``cutout`` = 0 or ``randaugment_ops`` = 0 turns that augmentation off; ``randaugment`` is
+    "official" (its 2 ops; ``randaugment_magnitude`` unused) or "torchvision"; ``mean_std`` comes from
+    ``normalization``; ``hflip`` > 0 flips training images horizontally with that probability, after
+    the resize (Large Loss Matters' and Cole et al.'s ``RandomHorizontalFlip``).
     """
+    if randaugment not in RANDAUGMENTS:
+        raise ValueError(f"randaugment must be one of {', '.join(RANDAUGMENTS)}; got '{randaugment}'")
     steps: list[Callable] = [transforms.Resize((size, size))]
+    if train and hflip > 0:
+        steps.append(transforms.RandomHorizontalFlip(hflip))
     if train and cutout > 0:
         steps.append(Cutout(cutout))
     if train and randaugment_ops > 0:
-        steps.append(transforms.RandAugment(num_ops=randaugment_ops, magnitude=randaugment_magnitude))
+        steps.append(OfficialRandAugment() if randaugment == "official" else
+                     transforms.RandAugment(num_ops=randaugment_ops, magnitude=randaugment_magnitude))
     steps.append(transforms.ToTensor())
     if mean_std is not None:
         steps.append(transforms.Normalize(*mean_std))
