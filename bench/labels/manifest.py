@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import spearmanr
 
 from bench.core.errors import InputError
 from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
@@ -106,7 +105,11 @@ class Manifest:
             if truth is None:
                 truth = self.true_positives + self.true_positives_val
             constant = np.ptp(counts.positives) == 0 or np.ptp(truth) == 0
-            rho = float("nan") if constant else float(spearmanr(counts.positives, truth).statistic)
+            rho = float("nan")
+            if not constant:
+                from scipy.stats import spearmanr  # a second to import: only when statistics are asked for
+
+                rho = float(spearmanr(counts.positives, truth).statistic)
         return ManifestStats(part, counts.positives, counts.negatives, counts.unannotated, truth, rho)
 
     def save(self, path: str | Path) -> None:

@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import t as student_t
-from scipy.stats import ttest_rel
 
 ALPHA = 0.05
 MIN_PAIRS = 3
@@ -47,6 +45,8 @@ def seed_ttest_p(best: Mapping[tuple, float], other: Mapping[tuple, float]) -> f
     diff = a - b
     if np.all(diff == diff[0]):
         return 1.0 if diff[0] == 0 else 0.0
+    from scipy.stats import ttest_rel  # scipy.stats costs a second to import: only when a test runs
+
     return float(ttest_rel(a, b).pvalue)
 
 
@@ -90,4 +90,6 @@ def hierarchical_p(points: np.ndarray, replicates: np.ndarray, sign: float = 1.0
         return 1.0 if mean == 0.0 else 0.0
     seeds = max(variance - float(centre.var()), 0.0)
     df = np.inf if seeds == 0.0 else variance ** 2 / (seeds ** 2 / (n - 1))
+    from scipy.stats import t as student_t
+
     return float(2.0 * student_t.sf(abs(mean) / np.sqrt(variance), df=df))

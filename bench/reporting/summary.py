@@ -20,7 +20,6 @@ import json
 from itertools import combinations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from bench.reporting.model import OURS, TEST_SELECTED, TUNED, Cell, Column, Row, Table
 from bench.reporting.schema import Metric
@@ -75,6 +74,8 @@ def cross_dataset_summaries(tables: list[Table], schema: dict[str, Metric]) -> l
 
 
 def _summary(used: list[tuple[Table, dict[str, float]]], left_out: int, schema: dict[str, Metric]) -> Table:
+    from scipy.stats import rankdata  # scipy.stats costs a second to import: only for a summary
+
     metric = schema[PRIMARY]
     ranks: dict[str, list[float]] = {}
     wins: dict[str, float] = {}
