@@ -11,6 +11,10 @@ from rich.table import Table
 
 from bench.core.params import Param
 
+NOT_OFFERED = {  # published methods people look for that bench does not offer, and why
+    "SE-LS": "CSL Table 1's SE-LS: no public source gives its formula",
+}
+
 
 def format_params(parameters: dict[str, Param], required: tuple[str, ...] = ()) -> str:
     """``name=default`` for each declared parameter (``name=<required>`` when it has no default)."""
@@ -43,8 +47,12 @@ def _plugin_table(title: str, entries: list[dict[str, Any]], modality: bool = Fa
 
 
 def plugins_table(folder: str, index: dict[str, Any]) -> Table:
-    """The table of ``folder``'s index ("methods" or "datasets"; datasets with their modality)."""
-    return _plugin_table(folder, index["entries"], modality=folder == "datasets")
+    """The table of ``folder``'s index ("methods" or "datasets"; datasets with their modality);
+    the methods table's caption names the published methods not offered (``NOT_OFFERED``)."""
+    table = _plugin_table(folder, index["entries"], modality=folder == "datasets")
+    if folder == "methods":
+        table.caption = escape("not offered: " + "; ".join(f"{name} ({why})" for name, why in NOT_OFFERED.items()))
+    return table
 
 
 def protocols_table() -> Table:

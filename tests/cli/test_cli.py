@@ -122,6 +122,7 @@ def test_from_official_args(cli, tmp_path):
 def test_list_shows_parameters_and_defaults(cli):
     methods = cli("list", "methods")
     assert methods.exit_code == 0 and "negative" in methods.output and "reduction='sum'" in methods.output
+    assert "not offered: SE-LS" in " ".join(methods.output.split())  # named, with the reason
     datasets = cli("list", "datasets")
     assert datasets.exit_code == 0 and "scene" in datasets.output and "features" in datasets.output
     protocols = cli("list", "protocols")
