@@ -94,7 +94,8 @@ def test_linear_mode_extracts_features_once_and_reuses_them_across_methods_and_s
 
 def test_linear_mode_keeps_feature_dataset_hashes():
     plain = resolve_config(RunConfig("negative", "scene"))
-    assert set(plain.config["recipe"]) == {"epochs", "lr", "batch_size", "weight_decay", "pct_start", "head"}
+    assert set(plain.config["recipe"]) == {"epochs", "lr", "batch_size", "weight_decay", "pct_start", "head",
+                                           "schedule", "lr_grid", "weight_decay_grid"}  # no image field
 
 
 def test_unreadable_images_are_skipped_in_training_and_listed(tmp_path):

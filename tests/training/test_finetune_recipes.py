@@ -24,12 +24,17 @@ def test_shipped_recipes_load_and_csl_is_the_image_recipe_default():
     assert (asl.image_size, asl.batch_size, asl.lr, asl.epochs) == (224, 128, 1e-4, 40)
 
 
-def test_linear_recipe_equals_the_engine_defaults_on_feature_datasets():
+def test_linear_recipe_trains_to_convergence_on_feature_datasets():
+    """recipes/linear.yaml is the engine's fields with the convergence rule on (issue 13): plateau
+    schedule, lr 1e-2, L2 chosen on validation; its image fields apply to image datasets only."""
     values, meta = load_recipe("linear")
     assert meta["mode"] == "linear"
-    assert build_recipe(values, {}, image_dataset=False) == Recipe()
+    converging = Recipe(schedule="plateau", epochs=200, patience=2, lr_drops=2, early_stopping=15, lr=1e-2,
+                        lr_grid=(1e-2,), weight_decay=30.0, weight_decay_grid=(1e-4, 3.0, 30.0))
+    assert build_recipe(values, {}, image_dataset=False) == converging
     on_images = build_recipe(values, {}, image_dataset=True)
-    assert (on_images.backbone, on_images.normalize, on_images.lr) == ("resnet50", "imagenet", 1e-3)
+    assert (on_images.backbone, on_images.normalize, on_images.lr) == ("resnet50", "imagenet", 1e-2)
+    assert on_images.base() == converging
 
 
 def test_overrides_are_typed_by_the_field():
@@ -94,7 +99,8 @@ def test_automatic_image_size_comes_from_the_dataset_plugin():
 
 
 def test_recipe_config_hashes_what_matters_per_mode(tmp_path):
-    assert LINEAR.prepare(Recipe(), Features)[1] == {k: v for k, v in Recipe().to_dict().items() if k != "hidden"}
+    unused = ("hidden", "patience", "lr_drops", "early_stopping")  # mlp only; plateau only
+    assert LINEAR.prepare(Recipe(), Features)[1] == {k: v for k, v in Recipe().to_dict().items() if k not in unused}
     weights = tmp_path / "w.pth"
     torch.save({"x": torch.zeros(1)}, weights)
     recipe = ImageRecipe(pretrained=str(weights), image_size=96)
@@ -104,7 +110,7 @@ def test_recipe_config_hashes_what_matters_per_mode(tmp_path):
     assert str(weights) not in str(finetune)
     linear = LINEAR.prepare(recipe, Images)[1]
     assert set(linear) == {"epochs", "lr", "batch_size", "weight_decay", "pct_start", "head", "backbone",
-                           "image_size", "normalize", "weights"}
+                           "image_size", "normalize", "weights", "schedule", "lr_grid", "weight_decay_grid"}
     assert LINEAR.prepare(replace(recipe, cutout=0.0), Images)[1] == linear
     with pytest.raises(RecipeError, match="image recipe"):
         FINETUNE.prepare(Recipe(), Images)

@@ -2,14 +2,20 @@
 
 Per step: the batch's unreadable images are dropped (``BadImages``), the forward runs under autocast
 on CUDA (``Precision``), the method's loss is computed in float32 (``Method`` guarantees it), Adam
-with coupled L2 weight decay on weight matrices only (none on biases and 1-D parameters) steps
-through a GradScaler (active for float16 only), ``OneCycleLR(max_lr=lr, pct_start)`` steps, and the
-EMA copy (timm ``ModelEmaV3``, constant decay, parameters and buffers) is updated.
+with coupled L2 weight decay on weight matrices only (none on biases and 1-D parameters; the
+classifier at ``classifier_lr_mult`` x lr) steps through a GradScaler (active for float16 only), the
+recipe's schedule steps (``OneCycleLR(max_lr=lr, pct_start)`` or a constant lr;
+``bench.training.finetune.optim``), and the EMA copy (timm ``ModelEmaV3``, constant decay,
+parameters and buffers) is updated.
 
 After every epoch the monitored split (validation, or the test split when asked) is scored with the
 raw and the EMA weights; the selection keeps the best (epoch, variant) by mAP(C), earliest epoch and
 raw first on ties, as the official code keeps max(regular, EMA). Without selection the last epoch's
 weights are kept. ``best.pt`` then ``last.pt`` are written atomically (``bench.training.checkpoint``).
+With ``stop_below_best`` = d, training ends after the first epoch whose best monitored mAP(C) (over
+the variants) is more than d points below the best so far (Large Loss Matters' train.py: ``elif
+bestmap_val - map_val > 3: break``); that epoch's history record holds ``stopped_early`` and the
+selection ``stopped_at_epoch``, and a resumed run that had stopped trains no further.
 
 Determinism: the model is built under ``manual_seed(seed)``; epoch e's order, augmentation and
 global random draws (dropout, drop-path) are seeded from (seed, e), so a run resumed from the
@@ -38,9 +44,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from bench.metrics import evaluate
 from bench.plugins.method import Method, TrainState
+from bench.runs.tracking import current_tracker
 from bench.training.checkpoint import BEST, LAST
-from bench.training.distributed import barrier, world
-from bench.training.finetune.selection import Selection
+from bench.training.distributed import barrier, broadcast_from_main, world
+from bench.training.finetune.optim import finetune_optimizer, finetune_schedule
+from bench.training.finetune.selection import Selection, stop_reason
 from bench.training.finetune.setup import FinetuneError, FitResult, FitSetup
 from bench.training.finetune.state import cpu_state, restore, snapshot
 from bench.training.images import image_loader, shard
@@ -48,7 +56,7 @@ from bench.training.images.inference import infer
 from bench.training.images.loader import epoch_order
 from bench.training.images.progress import epoch_progress
 from bench.training.images.rows import sample_seed
-from bench.training.trainer import TrainingWarning, adam_with_l2, checked_loss, divergence_warning
+from bench.training.trainer import TrainingWarning, checked_loss, divergence_warning, method_table
 
 GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
 
@@ -74,10 +82,12 @@ class Trainer:
         self.model = setup.model.to(setup.device)
         if setup.precision.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer = adam_with_l2(self.model, recipe.lr, recipe.weight_decay)
-        self.schedule = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=self.steps_per_epoch,
-            pct_start=recipe.pct_start)
+        self.optimizer = finetune_optimizer(self.model, recipe)
+        self.table = method_table(setup.method, setup.label_store, setup.seed, setup.device)
+        if self.table is not None:  # a method's own trainable table (ROLE's label estimator), its own lr
+            lr = recipe.lr * setup.method.trainable_lr_mult()
+            self.optimizer.add_param_group({"params": [self.table], "lr": lr, "weight_decay": 0.0})
+        self.schedule = finetune_schedule(self.optimizer, recipe, self.steps_per_epoch)
         self.ema = ModelEmaV3(self.model, decay=recipe.ema_decay) if recipe.ema_decay > 0 else None
         self.scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision.autocast == torch.float16)
         self.forward_model: nn.Module = self.model
@@ -92,6 +102,7 @@ class Trainer:
         self.first_step_loss: float | None = None
         self.loss_warning: str | None = None
         self.selection = Selection()
+        self.epoch_values: dict[str, float] = {}
         self.step, self.train_seconds, self.eval_seconds, self.images_seen = 0, 0.0, 0.0, 0
 
     def restore(self) -> int:
@@ -134,6 +145,7 @@ class Trainer:
             if not bool(good.any()) and here.size == 1:
                 continue
             loss = self._step(batch.images, batch.positions, good)
+            current_tracker().log_metrics({"loss": float(loss), "lr": self.state.extra["lr"]}, self.state.step)
             total_loss += float(loss)
             seen += int(good.sum())
             bar.advance(seen * here.size / max(time.perf_counter() - started, 1e-9), float(loss))
@@ -147,6 +159,8 @@ class Trainer:
         setup, state = self.setup, self.state
         state.step, state.indices = self.step, positions[good]
         state.extra["lr"] = self.optimizer.param_groups[0]["lr"]
+        if self.table is not None:
+            state.extra[setup.method.trainable_state_key] = self.table[state.indices]
         usable = bool(good.any())
         with setup.precision.context(setup.device):
             logits = self.forward_model(setup.precision.batch(images[good] if usable else images, setup.device))
@@ -155,6 +169,8 @@ class Trainer:
             if self.first_step_loss is None and bool(good.all()) and float(loss.detach()) > 0:
                 self.first_step_loss = float(loss.detach())
         else:  # every image of this process's batch is unreadable: a zero loss keeps DDP in step
+            if setup.method.gathers_global_batch():  # and the other processes' loss waits for this one's
+                setup.method.loss(logits[:0], setup.label_store.batch(positions[:0]), state)
             loss = logits.float().sum() * 0.0
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss * self.gradient_scale).backward()
@@ -182,7 +198,22 @@ class Trainer:
                 values[variant] = record[f"{monitor.name}_map_c_{variant}"] = float(
                     evaluate(expit(scores), monitor.labels, evaluator="partial").map_c)
         self.eval_seconds += time.perf_counter() - started
+        self.epoch_values = values
         return self.selection.consider(epoch, values, self.variants())
+
+    def stop_early(self, record: dict[str, Any]) -> bool:
+        """Apply ``stop_below_best`` after an epoch was monitored (the decision of rank 0, on every
+        process): True, with ``record["stopped_early"]``, when training ends here."""
+        margin, best = self.setup.recipe.stop_below_best, self.selection.best
+        reason = stop_reason(self.epoch_values, best["value"] if best else None, margin) if world().is_main else None
+        reason = broadcast_from_main(reason) if margin is not None else None
+        if reason is not None:
+            record["stopped_early"] = reason
+        return reason is not None
+
+    def stopped(self) -> bool:
+        """True when the restored history ends with an early stop."""
+        return bool(self.history) and "stopped_early" in self.history[-1]
 
     def variants(self) -> dict[str, nn.Module]:
         """{"raw": model} and, with EMA, {"ema": its copy}."""
@@ -207,20 +238,29 @@ def fit(setup: FitSetup, select_best: bool) -> FitResult:
         raise FinetuneError("model selection on a split needs a monitored split (got none)")
     trainer = Trainer(setup)
     first = trainer.restore()
+    last = setup.recipe.epochs if not trainer.stopped() else first - 1
     with epoch_progress(setup.progress and world().is_main, setup.recipe.epochs, trainer.steps_per_epoch, first) as bar:
-        for epoch in range(first, setup.recipe.epochs + 1):
+        for epoch in range(first, last + 1):
             record = trainer.train_epoch(epoch, bar)
             trainer.check_divergence(record)
             changed = trainer.monitor_epoch(epoch, record) if setup.monitor is not None else False
+            stop = setup.monitor is not None and trainer.stop_early(record)
             bar.show_metric(record)
+            current_tracker().log_metrics({"lr": trainer.state.extra.get("lr", trainer.optimizer.param_groups[0]["lr"]),
+                                           **{k: v for k, v in record.items()
+                                              if k in ("loss", "images_per_s") or "_map_c_" in k}}, epoch, "epoch")
             trainer.history.append(record)
             trainer.save(epoch, changed)
+            if stop:
+                break
     resumed = first - 1 if first > 1 else None
+    trained = trainer.history[-1]["epoch"] if trainer.history else setup.recipe.epochs
+    stopped = {"stopped_at_epoch": trained} if trainer.history and "stopped_early" in trainer.history[-1] else {}
     done = FitResult({}, None, {}, trainer.history, trainer.step, trainer.train_seconds, trainer.eval_seconds,
                      trainer.images_seen, resumed)
     if not world().is_main:
         return done
-    warned = {"loss_warning": trainer.loss_warning} if trainer.loss_warning is not None else {}
+    warned = {**stopped, **({"loss_warning": trainer.loss_warning} if trainer.loss_warning is not None else {})}
     if select_best:
         best = trainer.selection.best
         if best is None:
@@ -230,5 +270,5 @@ def fit(setup: FitSetup, select_best: bool) -> FitResult:
                        selection={**trainer.selection.summary(setup.monitor.name), **warned})
     variants = {name: cpu_state(module) for name, module in trainer.variants().items()}
     return replace(done, raw_state=variants["raw"], ema_state=variants.get("ema"),
-                   selection={"policy": "last", "epoch": setup.recipe.epochs,
+                   selection={"policy": "last", "epoch": trained,
                               "variant": "ema" if "ema" in variants else "raw", **warned})

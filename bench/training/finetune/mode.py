@@ -6,6 +6,11 @@ trains it on the manifest's training rows (partial labels in a ``LabelStore``) w
 epoch, or -- only when asked, and flagged -- on the test split, and scores the test split with both
 the raw and the EMA weights of the selected epoch: the record's metrics and test scores are those of
 the selected variant, ``extra.test_variants`` holds both. Test labels are read only after training.
+``cost["epochs"]`` counts the epochs trained (fewer than the recipe's after an early stop, see
+``stop_below_best``). A backbone started from random weights gets a run note (``extra["notes"]``, also warned once as a
+``RunNoteWarning``). ``extra["precision"]`` (and ``cost["amp"]``) record the autocast dtype used,
+the recipe's ``amp`` and whether a GradScaler ran (fp16 only). With ``progress=None`` the per-epoch
+progress (loss, monitored mAP, images/s; rich, on stderr) shows only when stderr is a terminal.
 
 A method that needs a class prior gets it from ``--prior-path`` or from a temporary model trained
 the same way with the method its ``PriorSpec`` names (``bench.training.finetune.prior``; cached in
@@ -18,6 +23,7 @@ alone scores the test split and returns the results (the other ranks return None
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from contextlib import contextmanager
@@ -27,6 +33,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from bench.core.errors import RunNoteWarning
 from bench.labels.encoding import canonical_csr, validate_labels
 from bench.metrics import evaluate
 from bench.metrics.entries import entry_scores
@@ -34,7 +41,7 @@ from bench.plugins.method import LabelStore, Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.resolve import PreparedDataset
 from bench.runs.result import RunResult
-from bench.training.backbones import create_backbone
+from bench.training.backbones import create_backbone, weights_notes
 from bench.training.checkpoint import LAST, RunCheckpoints, checkpoint_root
 from bench.training.distributed import world
 from bench.training.finetune.loop import fit
@@ -112,7 +119,8 @@ class SetupFactory:
         """The backbone with a C-way head, built under ``manual_seed(seed)``, and its weights' provenance."""
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.resolved.run.seed)
-            return create_backbone(self.recipe.backbone, self.prepared.data.num_classes, self.recipe.pretrained)
+            return create_backbone(self.recipe.backbone, self.prepared.data.num_classes, self.recipe.pretrained,
+                                   self.recipe.classifier, self.recipe.bottleneck_dim)
 
     def setup(self, model: torch.nn.Module, method: Any, *, main: bool, artifacts: dict[str, Any]) -> FitSetup:
         run = self.resolved.run
@@ -125,7 +133,7 @@ class SetupFactory:
             monitor=_monitor(self.resolved, self.prepared, recipe_transform(self.recipe, model, False),
                              self.recipe.image_size) if main else None,
             checkpoints=RunCheckpoints(checkpoint_root(self.store.path), self.resolved.config_hash) if main else None,
-            resume=run.resume and main, progress=bool(self.progress),
+            resume=run.resume and main, progress=sys.stderr.isatty() if self.progress is None else self.progress,
         )
 
     def prior(self, method: Method, estimator: str) -> np.ndarray:
@@ -157,6 +165,9 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
         artifacts, provenance = factory.artifacts()
         model, weights = factory.model()
         setup = factory.setup(model, resolved.method, main=True, artifacts=artifacts)
+        if recipe.stop_below_best is not None and setup.monitor is None:
+            raise FinetuneError(f"recipe stop_below_best {recipe.stop_below_best:g} needs a monitored split (a "
+                                "validation split, or --select-on test); this run has none")
         if not run.resume and (setup.checkpoints.folder / LAST).is_file() and here.is_main:
             warnings.warn(f"starting over: {setup.checkpoints.folder / LAST} holds an interrupted attempt of this "
                           "configuration, which --resume would continue", stacklevel=2)
@@ -168,6 +179,10 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
         test_rows = ImageRows(data.test.images, recipe_transform(recipe, model, False), recipe.image_size)
         scores = _score_test(setup, result, test_rows, test_bad, recipe.batch_size)
     variant = result.selection["variant"]
+    notes = weights_notes(recipe.backbone, weights.source)
+    for note in notes:
+        warnings.warn(note, RunNoteWarning, stacklevel=2)
+    amp = str(setup.precision.autocast).replace("torch.", "") if setup.precision.autocast else "off"
     evaluations = {v: evaluate(s, test_labels, run.evaluator, data.class_groups) for v, s in scores.items()}
     eval_seconds = result.eval_seconds + time.perf_counter() - started
     setup.checkpoints.clear()
@@ -177,17 +192,17 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
         cost={
             "device": device.type, "device_count": here.size, "peak_host_mb": peak_host_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
-            "samples_per_s": result.images_seen / max(result.train_seconds, 1e-9), "epochs": recipe.epochs,
-            "steps": result.steps,
+            "samples_per_s": result.images_seen / max(result.train_seconds, 1e-9), "epochs": len(result.history),
+            "steps": result.steps, "amp": amp,
         },
         test_scores=entry_scores(scores[variant], canonical_csr(test_labels)).astype(np.float32),
         extra={
             "history": result.history, "label_changes": setup.label_store.changes, "artifacts": provenance,
             "train_rows": len(factory.train_paths), "val_rows": int(prepared.rows("val").size),
             "backbone": {"name": recipe.backbone, "weights": weights.to_dict()},
-            "precision": {"amp": (str(setup.precision.autocast).replace("torch.", "")
-                                  if setup.precision.autocast else "off"),
+            "precision": {"amp": amp, "requested": recipe.amp, "grad_scaler": setup.precision.autocast == torch.float16,
                           "channels_last": setup.precision.channels_last, "deterministic": recipe.deterministic},
+            "notes": notes,
             "test_variants": {v: {"map_c": e.map_c, "map_o": e.map_o} for v, e in evaluations.items()},
             "bad_images": {"train": setup.train_bad.to_dict(), "test": test_bad.to_dict(),
                            **({setup.monitor.name + "_monitor": setup.monitor.bad.to_dict()} if setup.monitor else {})},

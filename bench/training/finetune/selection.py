@@ -5,7 +5,8 @@ first (epoch, variant) with the highest finite mAP(C) (partial evaluator, 0-100)
 epoch wins a tie, and raw wins a tie with EMA in the same epoch. The official CSL code keeps
 max(regular, EMA) per epoch the same way (on its test set; here on the validation split unless
 ``select_on="test"`` is asked for and flagged). The kept weights of both variants of the selected
-epoch are held on the CPU, so the test split can be scored with both.
+epoch are held on the CPU, so the test split can be scored with both. ``stop_reason`` is the early
+stop rule of Large Loss Matters' train.py (``stop_below_best``).
 """
 from __future__ import annotations
 
@@ -40,3 +41,13 @@ class Selection:
         best = self.best
         return {"policy": policy, "epoch": best["epoch"], "variant": best["variant"], "metric": "map_c",
                 "value": best["value"]}
+
+
+def stop_reason(values: dict[str, float], best: float | None, margin: float | None) -> str | None:
+    """Why training stops after an epoch whose monitored mAP(C) per variant are ``values``: when
+    ``margin`` is set and the epoch's best finite value is more than ``margin`` points below the best
+    so far (``best``), a one-line reason; else None (LL: ``elif bestmap_val - map_val > 3: break``)."""
+    finite = [v for v in values.values() if math.isfinite(v)]
+    if margin is None or best is None or not finite or best - max(finite) <= margin:
+        return None
+    return f"monitored mAP(C) {max(finite):.2f} fell more than {margin:g} points below the best {best:.2f}"

@@ -35,6 +35,7 @@ def snapshot(trainer: Trainer, epoch: int) -> dict[str, Any]:
         "bad_monitor": dict(setup.monitor.bad.found) if setup.monitor is not None else {},
         "train_seconds": trainer.train_seconds, "eval_seconds": trainer.eval_seconds,
         "images_seen": trainer.images_seen,
+        "trainable_state": trainer.table.detach().to("cpu", copy=True) if trainer.table is not None else None,
     }
 
 
@@ -44,6 +45,9 @@ def restore(trainer: Trainer, payload: dict[str, Any]) -> int:
     trainer.model.load_state_dict(payload["model"])
     if trainer.ema is not None:
         trainer.ema.module.load_state_dict(payload["ema"])
+    if trainer.table is not None:
+        with torch.no_grad():
+            trainer.table.copy_(payload["trainable_state"])
     trainer.optimizer.load_state_dict(payload["optimizer"])
     trainer.schedule.load_state_dict(payload["schedule"])
     trainer.scaler.load_state_dict(payload["scaler"])
