@@ -47,6 +47,13 @@ def run_notes_of(records: Sequence[Any]) -> list[str]:
     return list(notes)
 
 
+def summary_text(name: str, summary: Any) -> str:
+    """A diagnostic's summary on one line without its own ``name:`` prefix (producers may start
+    their summary with their name; readers add it once)."""
+    text = " ".join(str(summary).split())
+    return text[len(name) + 1:].lstrip() if text.startswith(f"{name}:") else text
+
+
 def diagnostics_of(records: Sequence[Any]) -> list[str]:
     """``name: summary`` of each diagnostic the runs carry (``extra["diagnostics"][name]["summary"]``),
     each distinct line once, in run order."""
@@ -55,7 +62,7 @@ def diagnostics_of(records: Sequence[Any]) -> list[str]:
         found = (record.extra or {}).get("diagnostics") or {}
         for name, value in sorted(found.items()) if isinstance(found, dict) else ():
             if isinstance(value, dict) and value.get("summary"):
-                lines[" ".join(f"{name}: {value['summary']}".split())] = None
+                lines[f"{name}: {summary_text(name, value['summary'])}"] = None
     return list(lines)
 
 

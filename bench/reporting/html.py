@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from bench.reporting.cells import TIED_MARK, UNTESTED_MARK, run_notes_of
+from bench.reporting.cells import TIED_MARK, UNTESTED_MARK, run_notes_of, summary_text
 from bench.reporting.class_pages import PAGE_DIR, compare, page_file
 from bench.reporting.model import CLEAN_VAL, CLEAN_VAL_MARK, REFERENCE, TEST_SELECTED, TEST_SELECTED_MARK, Report, Table
 from bench.reporting.run_pages import page_context
@@ -88,7 +88,7 @@ def diagnostics_of(record: Any) -> list[tuple[str, str]]:
     found = (record.extra or {}).get("diagnostics") or {}
     if not isinstance(found, dict):
         return []
-    return [(str(name), " ".join(str(value["summary"]).split())) for name, value in sorted(found.items())
+    return [(str(name), summary_text(str(name), value["summary"])) for name, value in sorted(found.items())
             if isinstance(value, dict) and value.get("summary")]
 
 

@@ -37,13 +37,13 @@ class EnginePart:
 
 
 ENGINE_PARTS: dict[str, EnginePart] = {
-    "labels": EnginePart("1", ("labels",), "66617729346a8e3e"),  # encoding, splits, protocols, sampling, manifests
-    "metrics": EnginePart("1", ("metrics",), "f960259df36f483f"),  # AP, mAP(C) / mAP(O), evaluators
+    "labels": EnginePart("1", ("labels",), "77465fd35c551486"),  # encoding, splits, protocols, sampling, manifests
+    "metrics": EnginePart("1", ("metrics",), "cf53335be314da37"),  # AP, mAP(C) / mAP(O), evaluators
     "readers": EnginePart("1", ("io",), "559ee73bea19a4e1"),  # the published formats datasets read
-    "plugin-base": EnginePart("1", ("plugins/method.py", "plugins/dataset.py"),
-                              "7fa457014390020c"),  # hooks, image checks
-    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "0b98a7e16cd47743"),  # the class prior artifact
-    "trainer": EnginePart("2", ("training",), "1f06a85c8d009171"),  # linear and finetune modes, trainer, heads, images
+    "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
+                              "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
+    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "8d0c87521cfc6412"),  # the class prior artifact
+    "trainer": EnginePart("2", ("training",), "73d1df87ed29d237"),  # linear and finetune modes, trainer, heads, images
 }
 
 

@@ -45,7 +45,7 @@ def test_markdown_marks_rows_and_lists_each_note_once_per_table(store):
     assert table.count(DEGENERATE) == 1 and table.count(RANDOM) == 1  # de-duplicated within the table
     assert f"- [2] {RANDOM}\n" in table and f"- [3] {DEGENERATE}\n" in table
     assert "- [1] a \\| pipe and &lt;tag&gt; &amp; more second line\n" in table  # one line, escaped
-    assert f"Diagnostics:\n\n- selective: selective: {SUMMARY}\n\n" in table  # once for the row's two runs
+    assert f"Diagnostics:\n\n- selective: {SUMMARY}\n\n" in table  # row label, then the line, prefixed once
     other = _section(text, "scene · rpa[p=0.2] · linear, 5 epochs")
     assert "| selective [1] |" in other and f"- [1] {DEGENERATE}\n" in other  # numbered per table
 
@@ -59,12 +59,12 @@ def test_html_shows_notes_beside_rows_and_diagnostics_on_run_pages(store, tmp_pa
     marks = f'<sup class="run-note" title="{DEGENERATE}">[3]</sup><sup class="run-note" title="{RANDOM}">[2]</sup>'
     assert marks in row
     assert f'<span class="run-note">{DEGENERATE}</span>' in row  # inline, in the Notes column
-    assert f'<span class="diagnostic">selective: {SUMMARY}</span>' in row
+    assert f'<span class="diagnostic">{SUMMARY}</span>' in row  # its name once
     assert board.count(f"<li>[3] {DEGENERATE}</li>") == 1
     assert "a | pipe and &lt;tag&gt; &amp; more second line" in board and "<tag>" not in board
     selective = [r for r in store.runs() if r.method == "selective" and r.dataset == SCENE][0]
     page = (tmp_path / "site" / "runs" / f"{selective.id}.html").read_text(encoding="utf-8")
-    assert "<h2>Diagnostics</h2>" in page and f"<dt>selective</dt><dd>{SUMMARY}</dd>" in page
+    assert "<h2>Diagnostics</h2>" in page and f"<dt>selective</dt><dd>{SUMMARY.removeprefix('selective: ')}</dd>" in page
     assert f'<li class="run-note">{DEGENERATE}</li>' in page
 
 
