@@ -110,8 +110,8 @@ def _typed(value: Any, kind: type, where: str) -> Any:
         raise SpecError(f"{where}: expected {kind.__name__}, got {value!r}") from None
 
 
-def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepSpec, grid: bool) -> dict[str, Any]:
-    """A mapping section with known keys, each value typed (a non-empty list of typed values when ``grid``)."""
+def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepSpec) -> dict[str, Any]:
+    """A mapping section with known keys, each value typed (the recipe grid is ``_recipe_axes``)."""
     if not isinstance(section, dict):
         raise SpecError(f"{spec.locate(name)}: expected a mapping of {', '.join(types)}")
     out: dict[str, Any] = {}
@@ -120,12 +120,7 @@ def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepS
         if key not in types:
             raise SpecError(f"{where}: unknown field '{key}'{suggest(str(key), tuple(types))}; "
                             f"known: {', '.join(types)}")
-        if not grid:
-            out[key] = _typed(value, types[key], where)
-            continue
-        out[key] = [_typed(v, types[key], where) for v in _as_list(value)]
-        if not out[key]:
-            raise SpecError(f"{where}: needs at least one value")
+        out[key] = _typed(value, types[key], where)
     return out
 
 
@@ -158,7 +153,7 @@ def _variant(options: Any, name: str, spec: SweepSpec) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise SpecError(f"{spec.locate(f'variants.{name}')}: expected a mapping of run options (and recipe)")
     recipe = options.pop("recipe", {}) or {}
-    typed = _typed_section(options, RUN_TYPES, f"variants.{name}", spec, grid=False)
+    typed = _typed_section(options, RUN_TYPES, f"variants.{name}", spec)
     if recipe:
         axes = _recipe_axes(recipe, spec, f"variants.{name}.recipe")
         many = [k for k, v in axes.items() if len(v) != 1]
@@ -229,19 +224,19 @@ def from_mapping(data: Any, source: str = "command line", where: dict[str, str] 
     spec.recipe = _recipe_axes(data.get("recipe", {}), spec)
     if data.get("recipe_file") is not None:
         spec.recipe_file = _typed(data["recipe_file"], str, spec.locate("recipe_file"))
-    spec.run = _typed_section(data.get("run", {}), RUN_TYPES, "run", spec, grid=False)
+    spec.run = _typed_section(data.get("run", {}), RUN_TYPES, "run", spec)
     variants = data.get("variants", {}) or {}
     if not isinstance(variants, dict):
         raise SpecError(f"{spec.locate('variants')}: expected a mapping of names to run options")
     spec.variants = {str(name): _variant(options, str(name), spec) for name, options in variants.items()}
-    spec.estimate = _typed_section(data.get("estimate", {}), ESTIMATE_TYPES, "estimate", spec, grid=False)
+    spec.estimate = _typed_section(data.get("estimate", {}), ESTIMATE_TYPES, "estimate", spec)
     if spec.estimate.get("images_per_s", 1.0) <= 0:
         raise SpecError(f"{spec.locate('estimate.images_per_s')}: must be > 0")
     paper = data.get("paper", {}) or {}
     if not isinstance(paper, dict):
         raise SpecError(f"{spec.locate('paper')}: expected a mapping (key, table, ...)")
     spec.paper = {str(k): str(v) for k, v in paper.items()}
-    resources = _typed_section(data.get("resources", {}), RESOURCE_TYPES, "resources", spec, grid=False)
+    resources = _typed_section(data.get("resources", {}), RESOURCE_TYPES, "resources", spec)
     spec.cpus, spec.gpus = resources.get("cpus", 1.0), resources.get("gpus", 0.0)
     if spec.cpus <= 0 or spec.gpus < 0:
         raise SpecError(f"{spec.locate('resources')}: cpus must be > 0 and gpus >= 0")

@@ -13,6 +13,7 @@ import torch
 from bench.plugins import conformance
 from bench.plugins.method import TrainState
 from bench.plugins.registry import METHODS
+from tests.helpers.gradients import finite_difference
 
 LOGITS = np.array([[2.0, -1.0, 0.5, -3.0], [0.0, 1.5, -0.5, 4.0]])
 LABELS = np.array([[1, 0, 0, -1], [0, 1, 0, 0]], dtype=np.int8)
@@ -39,16 +40,6 @@ def expected_an(z, y, negatives=True):
     p = sigmoid(z)
     m = np.where(y == 1, nl(p), 0.0) + np.where((y == 0) | ((y == -1) & negatives), nl(1 - p), 0.0)
     return m.sum() / (B * C)
-
-
-def finite_difference(fn, z, h=1e-6):
-    grad = np.zeros_like(z)
-    for index in np.ndindex(z.shape):
-        up, down = z.copy(), z.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = (fn(up) - fn(down)) / (2 * h)
-    return grad
 
 
 def test_an_by_hand_one_entry():

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from bench.plugins.registry import METHODS
+from tests.helpers.gradients import finite_difference
 
 LOGITS = np.array([[2.0, -1.0, 0.5], [0.0, 1.5, -4.0]])
 LABELS = np.array([[1, 0, -1], [0, 1, 0]], dtype=np.int8)
@@ -27,16 +28,6 @@ def run(**params):
     loss = METHODS.get("focal")(**params).loss(z, torch.tensor(LABELS))
     loss.backward()
     return float(loss.detach()), z.grad.numpy().astype(np.float64)
-
-
-def finite_difference(fn, z, h=1e-6):
-    grad = np.zeros_like(z)
-    for index in np.ndindex(z.shape):
-        up, down = z.copy(), z.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = (fn(up) - fn(down)) / (2 * h)
-    return grad
 
 
 def test_one_entry_by_hand():

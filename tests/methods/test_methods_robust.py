@@ -10,6 +10,7 @@ import torch
 
 from bench.plugins.method import TrainState
 from bench.plugins.registry import METHODS
+from tests.helpers.gradients import finite_difference
 
 LOGITS = np.array([[2.0, -1.0, 0.8, -3.0], [0.0, 1.5, -0.5, 4.0]])
 LABELS = np.array([[1, 0, 0, -1], [0, 1, -1, 0]], dtype=np.int8)
@@ -24,16 +25,6 @@ def run(name, logits=LOGITS, labels=LABELS, epoch=1, **params):
     loss = METHODS.get(name)(**params).loss(z, torch.tensor(labels), TrainState(epoch=epoch))
     loss.backward()
     return float(loss.detach()), z.grad.numpy().astype(np.float64)
-
-
-def finite_difference(fn, z, h=1e-6):
-    grad = np.zeros_like(z)
-    for index in np.ndindex(z.shape):
-        up, down = z.copy(), z.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = (fn(up) - fn(down)) / (2 * h)
-    return grad
 
 
 def hill(z, y, lamb=1.5, m=1.0, gamma=2.0):
