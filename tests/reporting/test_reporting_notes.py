@@ -64,7 +64,8 @@ def test_html_shows_notes_beside_rows_and_diagnostics_on_run_pages(store, tmp_pa
     assert "a | pipe and &lt;tag&gt; &amp; more second line" in board and "<tag>" not in board
     selective = [r for r in store.runs() if r.method == "selective" and r.dataset == SCENE][0]
     page = (tmp_path / "site" / "runs" / f"{selective.id}.html").read_text(encoding="utf-8")
-    assert "<h2>Diagnostics</h2>" in page and f"<dt>selective</dt><dd>{SUMMARY.removeprefix('selective: ')}</dd>" in page
+    line = SUMMARY.removeprefix("selective: ")
+    assert "<h2>Diagnostics</h2>" in page and f"<dt>selective</dt><dd>{line}</dd>" in page
     assert f'<li class="run-note">{DEGENERATE}</li>' in page
 
 
