@@ -40,13 +40,16 @@ def family_of(dataset: str) -> str:
 
 
 def recipe_short(setting: dict[str, Any]) -> str:
-    """The recipe in a few words: mode, backbone, input size and epochs (``linear, 30 epochs``)."""
+    """The recipe in a few words: mode, backbone, input size and epochs (``linear, 30 epochs``; under
+    the plateau schedule, whose epochs are a cap, ``linear, to convergence (<= 200 epochs)``)."""
     words = []
     for key in RECIPE_WORDS:
         value = setting.get(key)
         if value is None:
             continue
-        if key == "recipe.epochs":
+        if key == "recipe.epochs" and setting.get("recipe.schedule") == "plateau":  # epochs only cap it
+            words.append(f"to convergence (<= {value} epochs)")
+        elif key == "recipe.epochs":
             words.append(f"{value} epoch{'s' if value != 1 else ''}")
         elif key == "recipe.image_size":
             words.append(f"{value}px")
