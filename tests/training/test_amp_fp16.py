@@ -7,10 +7,8 @@ from dataclasses import replace
 
 import pytest
 import torch
-from torch import nn
 
-from bench.plugins.method import LabelStore
-from bench.plugins.registry import DATASETS, METHODS
+from bench.plugins.registry import METHODS
 from bench.runs.config import RunConfig, resolve_config
 from bench.runs.execute import execute
 from bench.runs.recipe import ImageRecipe
@@ -18,31 +16,15 @@ from bench.store import Store
 from bench.training.checkpoint import LAST, RunCheckpoints
 from bench.training.finetune.loop import fit
 from bench.training.finetune.setup import FitSetup
-from bench.training.images import BadImages, ImageRows, image_transform
 from bench.training.images.inference import Precision, amp_dtype
-from bench.training.tensors import label_tensor
+from tests.helpers.finetune import interrupted_then_resumed, tiny_setup
 
 ROWS, SIZE = 20, 16
 RECIPE = ImageRecipe(epochs=2, batch_size=8, lr=1e-2, image_size=SIZE)
 
 
-class Interrupt(Exception):
-    pass
-
-
 def _setup(tmp_path, precision: Precision, resume: bool = False) -> FitSetup:
-    data = DATASETS.get("coco-mini")().load()
-    paths = data.train.images[:ROWS]
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=4), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                          nn.Flatten(), nn.Linear(4, data.num_classes))
-    return FitSetup(
-        model=model, method=METHODS.get("negative")(), recipe=RECIPE, seed=0,
-        label_store=LabelStore(label_tensor(data.train.labels[:ROWS])),
-        train_rows=ImageRows(paths, image_transform(SIZE, train=True), SIZE),
-        train_bad=BadImages("train", paths), device=torch.device("cpu"), precision=precision, workers=0,
-        checkpoints=RunCheckpoints(tmp_path, "f" * 64), resume=resume,
-    )
+    return tiny_setup(RECIPE, METHODS.get("negative")(), ROWS, SIZE, precision, checkpoints=tmp_path, resume=resume)
 
 
 def test_amp_modes_map_to_autocast_dtypes(monkeypatch):
@@ -69,16 +51,7 @@ def test_float16_trains_through_a_grad_scaler_whose_state_is_checkpointed(tmp_pa
 
 def test_a_resumed_float16_run_continues_its_scaler_exactly(tmp_path):
     whole = fit(_setup(tmp_path / "whole", Precision(torch.float16)), select_best=False)
-    interrupted = _setup(tmp_path / "cut", Precision(torch.float16))
-
-    def stop_in_epoch_2(logits, state):
-        if state.epoch == 2:
-            raise Interrupt
-
-    interrupted.step_observers = (stop_in_epoch_2,)
-    with pytest.raises(Interrupt):
-        fit(interrupted, select_best=False)
-    resumed = fit(_setup(tmp_path / "cut", Precision(torch.float16), resume=True), select_best=False)
+    resumed = interrupted_then_resumed(lambda resume: _setup(tmp_path / "cut", Precision(torch.float16), resume))
     assert resumed.resumed_from_epoch == 1 and resumed.steps == whole.steps
     assert all(torch.equal(v, whole.raw_state[k]) for k, v in resumed.raw_state.items())
 

@@ -5,32 +5,19 @@ import pytest
 import torch
 from torch import nn
 
-from bench.plugins.method import LabelStore
-from bench.plugins.registry import DATASETS, METHODS
+from bench.plugins.registry import METHODS
 from bench.runs.recipe import ImageRecipe
 from bench.training.finetune.loop import fit
 from bench.training.finetune.setup import FitSetup
 from bench.training.finetune.state import cpu_state
-from bench.training.images import BadImages, ImageRows, image_transform
-from bench.training.images.inference import Precision
-from bench.training.tensors import label_tensor
 from bench.training.trainer import adam_with_l2
+from tests.helpers.finetune import tiny_setup
 
 ROWS, SIZE = 20, 24
 
 
 def _setup(recipe: ImageRecipe) -> FitSetup:
-    data = DATASETS.get("coco-mini")().load()
-    paths = data.train.images[:ROWS]
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=4), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                          nn.Flatten(), nn.Linear(4, data.num_classes))
-    return FitSetup(
-        model=model, method=METHODS.get("negative")(), recipe=recipe, seed=0,
-        label_store=LabelStore(label_tensor(data.train.labels[:ROWS])),
-        train_rows=ImageRows(paths, image_transform(SIZE, train=True), SIZE),
-        train_bad=BadImages("train", paths), device=torch.device("cpu"), precision=Precision(), workers=0,
-    )
+    return tiny_setup(recipe, METHODS.get("negative")(), ROWS, SIZE)
 
 
 def test_weight_decay_applies_to_weight_matrices_only():
