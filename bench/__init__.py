@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from bench.core.params import Param
+from bench.core.params import Param, with_defaults
 from bench.core.version import __version__
 from bench.plugins.official import OfficialArgsError, OfficialRun
 from bench.plugins.registry import register_dataset, register_method
@@ -29,9 +29,9 @@ _LAZY = {
 
 __all__ = [
     "DatasetData", "DatasetPlugin", "ImageDataset", "Split", "NEG", "POS", "UNANN", "LabelStore", "Method",
-    "TrainState", "Param", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector", "register_dataset",
-    "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method", "BatchWorld", "batch_world",
-    "global_sum", "global_smallest_mask", "global_kth_largest", "stable_smallest_mask",
+    "TrainState", "Param", "with_defaults", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector",
+    "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
+    "BatchWorld", "batch_world", "global_sum", "global_smallest_mask", "global_kth_largest", "stable_smallest_mask",
 ]
 
 

@@ -34,13 +34,12 @@ training split's mean number of positives per image.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import ClassVar
 
 import torch
 
-from bench import NEG, POS, Method, Param, TrainState, register_method
+from bench import NEG, POS, Method, Param, TrainState, register_method, with_defaults
 
 LOG_EPSILON = 1e-5
 POSITIVE_RATE = "class_positive_rate"
@@ -187,8 +186,7 @@ class ExpectedPositiveRegularised(ColeLoss):
 
 
 def _with_k(k: float) -> dict[str, Param]:
-    return {**ExpectedPositiveRegularised.parameters,
-            "expected_num_pos": dataclasses.replace(EXPECTED_NUM_POS_PARAM, default=k)}
+    return with_defaults(ExpectedPositiveRegularised.parameters, expected_num_pos=k)
 
 
 @register_method("epr-voc")
@@ -201,9 +199,10 @@ class ExpectedPositiveVOC(ExpectedPositiveRegularised):
 
 @register_method("epr-coco")
 class ExpectedPositiveCOCO(ExpectedPositiveRegularised):
-    """EPR with the official COCO value k = 2.9 (train.py ``expected_num_pos['coco']``)."""
+    """EPR with COCO k = 2.9, the value our issue gives for Cole et al.; their train.py
+    ``expected_num_pos['coco']`` reads 2.5 at commit 22dc5730 (docs/methods.md)."""
 
-    description = "Cole et al.: EPR with the official COCO k = 2.9"
+    description = "Cole et al.: EPR with COCO k = 2.9 (their train.py @22dc5730: 2.5)"
     parameters = _with_k(2.9)
 
 

@@ -45,12 +45,11 @@ Differences from the official code, each forced by the engine (none changes the 
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
 
-from bench import NEG, POS, UNANN, Method, Param, TrainState, register_method
+from bench import NEG, POS, UNANN, Method, Param, TrainState, register_method, with_defaults
 
 LOG_EPSILON = 1e-5  # the official neg_log epsilon
 SOFT_LABELS_KEY = "apl_soft_labels"
@@ -111,8 +110,7 @@ class EntropyMaximisationCoco(EntropyMaximisation):
     """EM loss with the official COCO and NUS-WIDE alpha 0.1."""
 
     description = "EM loss, official COCO / NUS-WIDE alpha 0.1"
-    parameters = {**EntropyMaximisation.parameters,
-                  "alpha": dataclasses.replace(EntropyMaximisation.parameters["alpha"], default=0.1)}
+    parameters = with_defaults(EntropyMaximisation.parameters, alpha=0.1)
 
 
 @register_method("em-cub")
@@ -120,8 +118,7 @@ class EntropyMaximisationCub(EntropyMaximisation):
     """EM loss with the official CUB alpha 0.01."""
 
     description = "EM loss, official CUB alpha 0.01"
-    parameters = {**EntropyMaximisation.parameters,
-                  "alpha": dataclasses.replace(EntropyMaximisation.parameters["alpha"], default=0.01)}
+    parameters = with_defaults(EntropyMaximisation.parameters, alpha=0.01)
 
 
 @register_method("em-apl")
@@ -288,8 +285,7 @@ class EntropyMaximisationAPL(EntropyLoss):
 
 
 def _apl_preset(**defaults: Any) -> dict[str, Param]:
-    base = EntropyMaximisationAPL.parameters
-    return {**base, **{k: dataclasses.replace(base[k], default=v) for k, v in defaults.items()}}
+    return with_defaults(EntropyMaximisationAPL.parameters, **defaults)
 
 
 @register_method("em-apl-coco")

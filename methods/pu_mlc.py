@@ -33,11 +33,9 @@ loss also runs on the fp16 outputs of autocast; bench computes every loss in flo
 """
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
-from bench import POS, Method, Param, TrainState, register_method
+from bench import POS, Method, Param, TrainState, register_method, with_defaults
 
 EPS = 1e-10  # vpu_loss.py
 
@@ -95,8 +93,4 @@ class PositiveUnlabelledMLCVoc(PositiveUnlabelledMLC):
     """PU-MLC with the official VOC arguments: alpha 2.0, gamma 0.85."""
 
     description = "PU-MLC, official VOC arguments (alpha 2.0, gamma 0.85)"
-    parameters = {
-        **PositiveUnlabelledMLC.parameters,
-        "alpha": dataclasses.replace(PositiveUnlabelledMLC.parameters["alpha"], default=2.0),
-        "gamma": dataclasses.replace(PositiveUnlabelledMLC.parameters["gamma"], default=0.85),
-    }
+    parameters = with_defaults(PositiveUnlabelledMLC.parameters, alpha=2.0, gamma=0.85)

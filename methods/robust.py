@@ -27,12 +27,10 @@ README: tau = 0.65 for COCO with 75% of the labels left (preset ``splc-coco75``)
 """
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 import torch.nn.functional as F
 
-from bench import POS, Method, Param, TrainState, register_method
+from bench import POS, Method, Param, TrainState, register_method, with_defaults
 
 REDUCTION = Param("sum", choices=("sum", "mean"), help="sum (official) or mean over B*C")
 
@@ -100,4 +98,4 @@ class SPLCCoco75(SPLCLoss):
     """SPLC with the README's tau = 0.65 for COCO with 75% of the labels left."""
 
     description = "SPLC with tau 0.65 (official README, COCO 75% labels left)"
-    parameters = {**SPLCLoss.parameters, "tau": dataclasses.replace(SPLCLoss.parameters["tau"], default=0.65)}
+    parameters = with_defaults(SPLCLoss.parameters, tau=0.65)

@@ -14,7 +14,7 @@ text "none".
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, ClassVar, Mapping
 
 from bench.core.errors import InputError
@@ -153,6 +153,15 @@ def _coerce(value: Any, kind: type) -> Any:
     if kind is str:
         return value if isinstance(value, Literal) else str(value)
     return kind(value)
+
+
+def with_defaults(parameters: Mapping[str, Param], **defaults: Any) -> dict[str, Param]:
+    """A preset's declared parameters: ``parameters`` with the named defaults changed (types,
+    bounds and help kept). ``KeyError`` for a name ``parameters`` does not declare."""
+    out = dict(parameters)
+    for name, value in defaults.items():
+        out[name] = replace(out[name], default=value)
+    return out
 
 
 def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
