@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from bench.labels.encoding import POS, to_dense
 from bench.runs.artifacts import ArtifactError, ArtifactRequest, register_artifact
+from bench.runs.prior import true_class_frequencies
 
 ARTIFACT = "class_positive_rate"
 
@@ -30,6 +28,6 @@ def class_positive_rate(spec: Any, request: ArtifactRequest) -> tuple[Any, dict[
         raise ArtifactError(f"method '{request.resolved.method.name}' needs expected_num_pos: dataset "
                             f"'{prepared.data.name}' has no full training labels to count positives in "
                             "(give expected_num_pos, e.g. a preset)")
-    rate = (to_dense(labels) == POS).mean(axis=0).astype(np.float64)
+    rate = true_class_frequencies(labels)  # sparse labels stay sparse
     meta = {"expected_num_pos": float(rate.sum()), "rows": int(labels.shape[0])}
     return torch.as_tensor(rate, dtype=torch.float32, device=request.device), meta
