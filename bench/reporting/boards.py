@@ -19,6 +19,7 @@ import re
 from dataclasses import replace
 
 from bench.reporting.cells import TIED_MARK, UNTESTED_MARK
+from bench.reporting.headings import numbered
 from bench.reporting.model import OURS, REFERENCE, TUNED, Cell, Column, Row, Table
 from bench.reporting.summary import PRIMARY
 
@@ -38,12 +39,7 @@ def _headers(tables: list[Table]) -> list[str]:
         if several_recipes and table.recipe_short:
             parts.append(table.recipe_short)
         headers.append(" · ".join(parts))
-    seen: dict[str, int] = {}
-    for i, header in enumerate(headers):
-        seen[header] = seen.get(header, 0) + 1
-        if seen[header] > 1:
-            headers[i] = f"{header} ({seen[header]})"
-    return headers
+    return numbered(headers)
 
 
 def _primary(table: Table) -> int | None:

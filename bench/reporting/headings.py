@@ -8,7 +8,7 @@ collapsed ``<details>`` block in HTML, a footnote in Markdown.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from bench.plugins.selectors import format_selector, parse_dataset_selector
 
@@ -82,11 +82,18 @@ def setting_lines(setting: dict[str, Any]) -> list[str]:
             if not k.endswith(("source_hash", "version")) and k.split(".")[0] not in ("dataset", "protocol")]
 
 
+def numbered(texts: Sequence[str], suffix: str = " ({n})") -> list[str]:
+    """``texts`` with each repeat of an earlier text given ``suffix`` (``n``: its count so far, from
+    2), in order, so labels, headers and titles are unique."""
+    seen: dict[str, int] = {}
+    out = []
+    for text in texts:
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else text + suffix.format(n=seen[text]))
+    return out
+
+
 def unique_titles(tables: list[Any]) -> None:
     """Give tables sharing a title a numbered suffix (`` (2)``), in order."""
-    seen: dict[str, int] = {}
-    for table in tables:
-        count = seen.get(table.title, 0) + 1
-        seen[table.title] = count
-        if count > 1:
-            table.title = f"{table.title} ({count})"
+    for table, title in zip(tables, numbered([table.title for table in tables])):
+        table.title = title

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.plugins.selectors import SelectorError, parse_selector
+from bench.reporting.headings import numbered
 from bench.reporting.model import TEST_SELECTED_MARK
 
 MAX_LABEL = 48
@@ -58,12 +59,7 @@ def short_labels(labels: Sequence[str]) -> list[str]:
         varying = [k for k in params if any(other.get(k) != params[k] for other in same)]
         text = f"{name} ({', '.join(f'{k}={params[k]}' for k in varying)})" if varying else name
         out.append(text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…")
-    seen: dict[str, int] = {}
-    for i, text in enumerate(out):
-        seen[text] = seen.get(text, 0) + 1
-        if seen[text] > 1:
-            out[i] = f"{text} #{seen[text]}"
-    return out
+    return numbered(out, " #{n}")
 
 
 def styles(labels: Sequence[str], test_selected: Sequence[bool]) -> list[LineStyle]:
