@@ -1,8 +1,9 @@
 """The training loop of feature heads: Adam, one-cycle or trained to convergence, seeded, with model
 selection over an lr / weight-decay grid.
 
-``train`` fits a model built under ``torch.manual_seed(seed)`` with Adam (coupled L2 weight decay on
-weight matrices only, none on biases and 1-D parameters, as the CSL recipe's parameter groups).
+``train`` fits a model built under ``torch.manual_seed(seed)`` with Adam (``bench.training.adam``;
+coupled L2 weight decay on weight matrices only, none on biases and 1-D parameters, as the CSL
+recipe's parameter groups).
 Schedules (``Recipe.schedule``): ``onecycle``, ``OneCycleLR(max_lr=lr, pct_start)`` stepped after
 every batch for ``epochs``; ``plateau``, a constant lr dropped 10x on training-loss plateaus and
 stopped by ``bench.training.convergence`` (loss converged, or ``early_stopping`` epochs after the
@@ -53,6 +54,7 @@ from bench.metrics import evaluate
 from bench.plugins.method import LabelStore, Method, TrainState
 from bench.runs.recipe import Recipe
 from bench.runs.tracking import current_tracker
+from bench.training.adam import PlainAdam
 from bench.training.candidates import Candidate, choose, selection_record
 from bench.training.convergence import DROP, LR_DROP_FACTOR, STOP, Plateau
 from bench.training.inference import split_scores
@@ -108,13 +110,16 @@ def monitored_map(model: nn.Module, monitor: Monitor) -> float:
     return float(evaluate(scores, labels, evaluator="partial").map_c)
 
 
-def adam_with_l2(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+def adam_with_l2(model: nn.Module, lr: float, weight_decay: float, *,
+                 plain: bool = False) -> torch.optim.Adam | PlainAdam:
     """Adam whose weight decay (coupled L2, as the CSL recipe's parameter groups) applies to
-    parameters with > 1 dimension only: none on biases and other 1-D parameters."""
+    parameters with > 1 dimension only: none on biases and other 1-D parameters. A
+    ``torch.optim.Adam`` (what ``torch.optim.lr_scheduler`` and checkpoints need), or with ``plain``
+    a ``PlainAdam``: bitwise the same arithmetic on the CPU without TorchDynamo's import."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.Adam(groups, lr=lr)
+    return PlainAdam(groups, lr=lr) if plain else torch.optim.Adam(groups, lr=lr)
 
 
 def method_table(method: Method, label_store: LabelStore, seed: int, device: torch.device) -> torch.Tensor | None:
@@ -161,7 +166,7 @@ class _Loop:
 
     model: nn.Module
     method: Method
-    optimizer: torch.optim.Optimizer
+    optimizer: PlainAdam | torch.optim.Optimizer
     schedule: torch.optim.lr_scheduler.LRScheduler | None
     features: torch.Tensor
     state: TrainState
@@ -230,7 +235,7 @@ def _fit(setup: _Setup, index: int, lr: float, weight_decay: float, method: Meth
     torch.manual_seed(setup.seed)
     model = setup.build().to(device)
     generator = torch.Generator().manual_seed(setup.seed)
-    optimizer = adam_with_l2(model, lr, weight_decay)
+    optimizer = adam_with_l2(model, lr, weight_decay, plain=recipe.schedule != "onecycle")
     max_lr: float | list[float] = lr
     table = method_table(method, label_store, setup.seed, device)
     if table is not None:
