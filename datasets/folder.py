@@ -16,15 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from bench import DatasetData, ImageDataset, Param, Split, register_dataset
 from bench.io.errors import DataError, require_dir, require_file
 from bench.io.roots import ALLOW_OUTSIDE_ROOT, require_inside_root
 from bench.io.text import decode_utf8, read_bytes
 from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
+
+if TYPE_CHECKING:  # pandas is imported when a CSV is read: 0.2 s of every run's plugin discovery
+    import pandas as pd
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
 
@@ -33,6 +36,8 @@ def parse_label_table(table: pd.DataFrame, class_names: list[str], encoding: str
                       lines: np.ndarray | None = None) -> np.ndarray:
     """The class columns as int8 in our encoding; ``DataError`` at the first bad cell (line, field).
     ``lines`` are the rows' line numbers (default: one line per row after the header)."""
+    import pandas as pd
+
     values = table[class_names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isin(values, ALLOWED[encoding])
     if bad.any():
@@ -47,6 +52,8 @@ def parse_label_table(table: pd.DataFrame, class_names: list[str], encoding: str
 def read_label_csv(path) -> tuple[pd.DataFrame, np.ndarray]:
     """(table of strings, line number of each row) of a label CSV; ``DataError`` naming the line
     for undecodable bytes, an empty file, a header naming a column twice or a row of the wrong width."""
+    import pandas as pd
+
     text = decode_utf8(read_bytes(path, "label CSV"), path)
     if not text.strip():
         raise DataError("empty file: expected a header line 'image,split,<class>,...'", path, 1)

@@ -30,7 +30,7 @@ from bench.io.text import first_line, read_text
 
 MID_PATTERN = re.compile(r"/[mg]/[0-9a-z_]+")
 HUMAN_LABEL_FIELDS = ("ImageID", "LabelName", "Confidence")
-_ONE, _ZERO = pa.array(["1", "1.0"]), pa.array(["0", "0.0"])
+ONE_TEXTS, ZERO_TEXTS = ("1", "1.0"), ("0", "0.0")  # pa.array of them at import would import pandas (0.2 s)
 
 
 def read_class_list(path: str | Path) -> list[str]:
@@ -112,8 +112,8 @@ def _stream(path: Path, header: list[str], index: ClassIndex, hex_mode: bool, bl
         words = encoded.dictionary.to_pylist()
         check_mids(words, mids, path, line, "LabelName")
         codes = index.codes(words)[np.asarray(encoded.indices)]
-        positive = np.asarray(pc.is_in(conf, value_set=_ONE))
-        bad = ~(positive | np.asarray(pc.is_in(conf, value_set=_ZERO)))
+        positive = np.asarray(pc.is_in(conf, value_set=pa.array(ONE_TEXTS)))
+        bad = ~(positive | np.asarray(pc.is_in(conf, value_set=pa.array(ZERO_TEXTS))))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"{conf[i].as_py()!r} is not 0 or 1", path, line + i, "Confidence")

@@ -39,7 +39,7 @@ class EnginePart:
 ENGINE_PARTS: dict[str, EnginePart] = {
     "labels": EnginePart("1", ("labels",), "77465fd35c551486"),  # encoding, splits, protocols, sampling, manifests
     "metrics": EnginePart("1", ("metrics",), "cf53335be314da37"),  # AP, mAP(C) / mAP(O), evaluators
-    "readers": EnginePart("1", ("io",), "559ee73bea19a4e1"),  # the published formats datasets read
+    "readers": EnginePart("1", ("io",), "1d9eeb32d9193321"),  # the published formats datasets read
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
     "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "8d0c87521cfc6412"),  # the class prior artifact
