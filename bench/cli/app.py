@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 import bench.cli
+from bench.cli._process_exit import exit_process
 from bench.cli.common import err, out
 from bench.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, BenchError
 
@@ -116,5 +117,9 @@ mount_cli_modules(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="bench")
+    """Console-script entry point; the process ends through ``exit_process`` (no teardown of torch)."""
+    try:
+        app(prog_name="bench")
+    except SystemExit as done:
+        exit_process(done.code)
+    exit_process(0)
