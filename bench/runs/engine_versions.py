@@ -43,7 +43,7 @@ ENGINE_PARTS: dict[str, EnginePart] = {
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
     "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "8d0c87521cfc6412"),  # the class prior artifact
-    "trainer": EnginePart("2", ("training",), "64a5fa2ea157af9a"),  # linear and finetune modes, trainer, heads, images
+    "trainer": EnginePart("2", ("training",), "ef9fc191dfbe9798"),  # linear and finetune modes, trainer, heads, images
 }
 
 

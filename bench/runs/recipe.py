@@ -31,6 +31,7 @@ MAX_HIDDEN = 1 << 20
 SCHEDULES = ("onecycle", "plateau")
 MAX_LR_DROPS = 10
 MAX_GRID = 16
+MAX_STEPS = 1 << 30
 GRID_FIELDS = ("lr_grid", "weight_decay_grid")
 
 
@@ -56,6 +57,13 @@ class Recipe:
     ``weight_decay_grid`` is tried (an empty grid: ``lr`` / ``weight_decay`` alone) and the best on
     validation gives the model; without one, ``lr`` and ``weight_decay`` train alone, so a grid
     must hold them.
+
+    Large data (feature heads): with ``epoch_steps`` > 0 an epoch is at most that many steps, the
+    batches coming from one permutation of the rows that continues across epochs, so the loss
+    rule, early stopping and the monitor act every ``epoch_steps`` steps rather than once per pass
+    (0, or a value >= the steps of one pass: an epoch is one pass). With ``grid_max_rows`` > 0 and
+    more training rows than that, only ``lr`` / ``weight_decay`` train (the grids are skipped, and
+    the selection says so).
     """
 
     epochs: int = 30
@@ -71,6 +79,8 @@ class Recipe:
     early_stopping: int = 15
     lr_grid: tuple[float, ...] = ()
     weight_decay_grid: tuple[float, ...] = ()
+    epoch_steps: int = 0
+    grid_max_rows: int = 0
 
     def __post_init__(self) -> None:
         for name in GRID_FIELDS:  # a list from YAML / JSON becomes the canonical tuple of floats
@@ -92,6 +102,9 @@ class Recipe:
             (0 <= self.lr_drops <= MAX_LR_DROPS, f"lr_drops must be in [0, {MAX_LR_DROPS}]; got {self.lr_drops}"),
             (0 <= self.early_stopping <= MAX_EPOCHS,
              f"early_stopping must be in [0, {MAX_EPOCHS}] epochs (0 = off); got {self.early_stopping}"),
+            (0 <= self.epoch_steps <= MAX_STEPS, f"epoch_steps must be in [0, {MAX_STEPS}] (0 = a pass); "
+             f"got {self.epoch_steps}"),
+            (self.grid_max_rows >= 0, f"grid_max_rows must be >= 0 (0 = always the grid); got {self.grid_max_rows}"),
             (all(v > 0 and math.isfinite(v) for v in self.lr_grid),
              f"lr_grid values must be > 0 and finite; got {list(self.lr_grid)}"),
             (all(v >= 0 and math.isfinite(v) for v in self.weight_decay_grid),

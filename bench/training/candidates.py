@@ -32,6 +32,7 @@ class Candidate:
     best: tuple[float, int, dict | None] = (-math.inf, 0, None)
     epochs: int = 0
     steps: int = 0
+    samples: int = 0
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
     stopped: str = "budget"

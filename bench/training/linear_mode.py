@@ -31,6 +31,8 @@ from bench.training.inference import logits_of, predict, split_scores
 from bench.training.tensors import intra_op_threads, store_labels
 from bench.training.trainer import Monitor, train
 
+PARALLEL_HEAD_WEIGHTS = 1 << 20
+
 if TYPE_CHECKING:
     from bench.runs.config import ResolvedRun
     from bench.store import Store
@@ -55,10 +57,19 @@ def _monitor(resolved: ResolvedRun, prepared: PreparedDataset, device: torch.dev
     return Monitor("val", _features(prepared, "val", device), prepared.labels("val"))
 
 
+def cpu_threads(num_classes: int, feature_dim: int) -> int:
+    """Intra-op threads of a CPU run: 1 for a head with fewer than ``PARALLEL_HEAD_WEIGHTS`` (2**20)
+    weights (``intra_op_threads``: small heads lose to thread contention and stay independent of the
+    machine's core count), else torch's default, all cores: an OpenImages-scale head (9,600 x 128)
+    trains 1.7x faster per step on 2 threads than on 1 (measured at batch 64 on 2 cores)."""
+    return 1 if num_classes * feature_dim < PARALLEL_HEAD_WEIGHTS else torch.get_num_threads()
+
+
 def run_linear(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progress: bool | None) -> RunResult:
-    """Train and evaluate (on one intra-op thread on CPU, see ``intra_op_threads``)."""
+    """Train and evaluate (on ``cpu_threads`` intra-op threads on CPU)."""
     if torch.device(resolved.run.device).type == "cpu":
-        with intra_op_threads(1):
+        data = prepared.data
+        with intra_op_threads(cpu_threads(data.num_classes, int(data.train.features.shape[1]))):
             return _run(resolved, prepared, store, progress)
     return _run(resolved, prepared, store, progress)
 
@@ -134,6 +145,7 @@ def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progres
             "device": device.type, "device_count": 1, "peak_host_mb": peak_host_mb(),
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
             "samples_per_s": result.samples_per_s, "epochs": result.epochs, "steps": result.steps,
+            "cpu_threads": torch.get_num_threads() if device.type == "cpu" else None,
         },
         test_scores=stored_scores,
         extra={

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from bench.store import Store
 
 FEATURE_FIELDS = ("backbone", "image_size", "normalize")
-CONVERGENCE_FIELDS = ("schedule", "patience", "lr_drops", "early_stopping", "lr_grid", "weight_decay_grid")
+CONVERGENCE_FIELDS = ("schedule", "patience", "lr_drops", "early_stopping", "lr_grid", "weight_decay_grid",
+                      "epoch_steps", "grid_max_rows")
+SCALE_FIELDS = ("epoch_steps", "grid_max_rows")  # 0: the behaviour before they existed
 PLATEAU_ONLY = ("patience", "lr_drops", "early_stopping")
 NOT_HASHED_BY_FINETUNE = ("head", "hidden", "pretrained", "deterministic", *CONVERGENCE_FIELDS)
 
@@ -63,9 +65,14 @@ def _without_unused_hidden(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without_unused_plateau(config: dict[str, Any]) -> dict[str, Any]:
-    """The feature-head configuration without ``patience`` / ``lr_drops`` under ``onecycle`` (unused there)."""
+    """The feature-head configuration without ``patience`` / ``lr_drops`` under ``onecycle`` (unused
+    there), and without ``epoch_steps`` / ``grid_max_rows`` at 0 (so the hashes of runs from before
+    they existed stay)."""
     if config.get("schedule") != "plateau":
         for name in PLATEAU_ONLY:
+            config.pop(name, None)
+    for name in SCALE_FIELDS:
+        if config.get(name) == 0:
             config.pop(name, None)
     return config
 

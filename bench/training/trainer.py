@@ -8,7 +8,8 @@ Schedules (``Recipe.schedule``): ``onecycle``, ``OneCycleLR(max_lr=lr, pct_start
 every batch for ``epochs``; ``plateau``, a constant lr dropped 10x on training-loss plateaus and
 stopped by ``bench.training.convergence`` (loss converged, or ``early_stopping`` epochs after the
 best monitored mAP(C); ``epochs`` caps it). Batches are drawn by a ``torch.Generator`` seeded with
-``seed`` (``split_seed`` only decides the data split), so a run on CPU is deterministic. Every
+``seed`` (``split_seed`` only decides the data split), so a run on CPU is deterministic; an epoch is
+one pass, or ``epoch_steps`` steps of a continuing pass on large data (``bench.training.batches``). Every
 batch's labels come from the run's ``LabelStore`` (which a method may update);
 ``TrainState.indices`` are row positions in that store, i.e. in the run's training rows;
 ``TrainState.step`` counts batches from 0 over a candidate's run, ``state.extra["lr"]`` is the
@@ -19,8 +20,10 @@ every epoch; ``select_best`` keeps the weights of the best epoch (earliest on ti
 (lr, weight_decay) candidate of ``Recipe.candidates()`` (first in grid order on ties; each trains
 from the same seed on its own copy of the method and label store), and ``selection`` records the
 chosen lr and weight decay, and with a grid every candidate (``candidates``: value, best epoch,
-epochs, steps, why it stopped, seconds). Without ``select_best`` only the recipe's ``lr`` and
-``weight_decay`` train and the last epoch's weights are kept. The caller decides which split is
+epochs, steps, why it stopped, seconds). With more training rows than ``grid_max_rows`` (> 0) the
+grid is skipped: ``lr`` / ``weight_decay`` alone train and ``selection["grid_skipped"]`` says why.
+Without ``select_best`` only the recipe's ``lr`` and ``weight_decay`` train and the last epoch's
+weights are kept. The caller decides which split is
 monitored; the test split is never monitored unless asked for explicitly.
 
 Divergence warning (``divergence_warning``, shared with the finetune loop): the loss of the first step
@@ -55,6 +58,7 @@ from bench.plugins.method import LabelStore, Method, TrainState
 from bench.runs.recipe import Recipe
 from bench.runs.tracking import current_tracker
 from bench.training.adam import PlainAdam
+from bench.training.batches import EpochBatches
 from bench.training.candidates import Candidate, choose, selection_record
 from bench.training.convergence import DROP, LR_DROP_FACTOR, STOP, Plateau
 from bench.training.inference import split_scores
@@ -153,10 +157,9 @@ def checked_loss(method: Method, logits: torch.Tensor, labels: torch.Tensor, sta
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise TrainingError(f"method '{method.name}' returned a loss of shape {shape}; expected a scalar")
-    if not torch.isfinite(loss.detach()):
-        raise TrainingError(
-            f"method '{method.name}': loss is {float(loss.detach())} at epoch {state.epoch}, step {state.step}"
-        )
+    value = float(loss.detach())  # one host read; a torch.isfinite kernel costs another op per step
+    if not math.isfinite(value):
+        raise TrainingError(f"method '{method.name}': loss is {value} at epoch {state.epoch}, step {state.step}")
     return loss
 
 
@@ -231,10 +234,10 @@ def _fit(setup: _Setup, index: int, lr: float, weight_decay: float, method: Meth
     every candidate); its best epoch is kept when the run selects on the monitor."""
     recipe, features, monitor = setup.recipe, setup.features, setup.monitor
     n_rows, device = features.shape[0], features.device
-    steps_per_epoch = max(1, math.ceil(n_rows / recipe.batch_size))
     torch.manual_seed(setup.seed)
     model = setup.build().to(device)
-    generator = torch.Generator().manual_seed(setup.seed)
+    epochs_of = EpochBatches(n_rows, recipe.batch_size, torch.Generator().manual_seed(setup.seed), recipe.epoch_steps)
+    steps_per_epoch = epochs_of.steps
     optimizer = adam_with_l2(model, lr, weight_decay, plain=recipe.schedule != "onecycle")
     max_lr: float | list[float] = lr
     table = method_table(method, label_store, setup.seed, device)
@@ -258,8 +261,9 @@ def _fit(setup: _Setup, index: int, lr: float, weight_decay: float, method: Meth
     for epoch in range(1, recipe.epochs + 1):
         started = time.perf_counter()
         state.epoch = epoch
-        batches = torch.randperm(n_rows, generator=generator).split(recipe.batch_size)
+        batches = epochs_of.next_epoch()
         loss = loop.epoch(batches, lambda value: bar.update(task, advance=1, loss=value))
+        fit.samples += sum(len(rows) for rows in batches)
         seconds = time.perf_counter() - started
         fit.train_seconds += seconds
         record = {"epoch": epoch, "loss": loss, "seconds": seconds}
@@ -282,7 +286,7 @@ def _fit(setup: _Setup, index: int, lr: float, weight_decay: float, method: Meth
         current_tracker().log_metrics(epoch_values, epoch, "epoch", prefix)
         fit.history.append(record)
         fit.epochs, fit.steps = epoch, state.step
-        bar.update(task, epoch=f"{epoch}/{recipe.epochs}", speed=n_rows / max(seconds, 1e-9))
+        bar.update(task, epoch=f"{epoch}/{recipe.epochs}", speed=sum(map(len, batches)) / max(seconds, 1e-9))
         if recipe.schedule == "plateau":
             signal = rule.update(loss)
             if signal == STOP:
@@ -329,7 +333,10 @@ def train(
     """
     if select_best and monitor is None:
         raise TrainingError("model selection on a split needs a monitored split (got none)")
-    grid = recipe.candidates() if select_best else [(recipe.lr, recipe.weight_decay)]
+    rows = features.shape[0]
+    grid_skipped = bool(select_best and recipe.grid_max_rows and rows > recipe.grid_max_rows
+                        and len(recipe.candidates()) > 1)
+    grid = recipe.candidates() if select_best and not grid_skipped else [(recipe.lr, recipe.weight_decay)]
     show = sys.stderr.isatty() if progress is None else progress
     device = features.device
     fits: list[Candidate] = []
@@ -352,9 +359,12 @@ def train(
     if chosen.loss_warning is not None:
         warnings.warn(chosen.loss_warning, TrainingWarning, stacklevel=2)
     selection = selection_record(chosen, fits, monitor.name if select_best else None, recipe.schedule)
+    if grid_skipped:
+        selection["grid_skipped"] = (f"{rows} training rows > grid_max_rows {recipe.grid_max_rows}: only lr "
+                                     f"{recipe.lr:g}, weight decay {recipe.weight_decay:g} trained")
     result = TrainResult(model=chosen.model, selection=selection, history=chosen.history, epochs=chosen.epochs,
                          steps=chosen.steps)
     result.train_seconds = sum(f.train_seconds for f in fits)
     result.eval_seconds = sum(f.eval_seconds for f in fits)
-    result.samples_per_s = features.shape[0] * sum(f.epochs for f in fits) / max(result.train_seconds, 1e-9)
+    result.samples_per_s = sum(f.samples for f in fits) / max(result.train_seconds, 1e-9)
     return result
