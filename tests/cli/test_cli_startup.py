@@ -12,18 +12,12 @@ import pytest
 
 HEAVY = ("torch", "timm", "torchvision")
 PROBE = f"""
-import json, sys
+import atexit, json, sys
 sys.argv = ["bench", *json.loads(sys.argv[1])]
+atexit.register(lambda: print("HEAVY=" + json.dumps(sorted(m for m in {HEAVY} if m in sys.modules)), file=sys.stderr))
 from bench.cli.app import main
-try:
-    main()
-except SystemExit as exit:
-    code = exit.code
-else:
-    code = 0
-print("HEAVY=" + json.dumps(sorted(m for m in {HEAVY} if m in sys.modules)), file=sys.stderr)
-sys.exit(code)
-"""
+main()
+"""  # atexit: bench ends through exit_process, which runs the atexit handlers and then os._exit
 
 
 def bench(args: list[str], env: dict[str, str]) -> tuple[int, str, list[str]]:
