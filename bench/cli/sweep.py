@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the sweep machinery imports torch: loaded when a sweep runs
 
 SWEEP_EPILOG = ("Examples: bench sweep sweep.yaml --dry-run;  bench sweep --method negative,selective "
                 "--dataset 'scene+rpa[p=0.5]' --seeds 0,1,2 --param gamma_neg=1,2,4 --epochs 5;  "
-                "bench sweep sweep.yaml --executor ray --address auto")
+                "bench sweep sweep.yaml --executor ray --address auto;  bench sweep sweep.yaml --log tensorboard")
 
 
 class ExecutorName(str, Enum):
@@ -73,10 +73,16 @@ def sweep(
     live: bool | None = typer.Option(None, "--live/--no-live", help="live table [on a terminal]"),
     settings: list[str] = typer.Option([], "--set", help="name=value for every cell: a recipe field (epochs=1) "
                                                          "or a dataset parameter (root=/data/coco); repeatable"),
+    log: list[str] = typer.Option([], "--log", metavar="TRACKER",
+                                  help="send every cell's live curves to a tracker, as bench run --log does: "
+                                       "tensorboard (event files in <store folder>/runs/<run id>/tensorboard) or "
+                                       "mlflow (<store folder>/mlruns, or $MLFLOW_TRACKING_URI); repeatable; "
+                                       "replaces the spec's run.log; needs pip install 'bench[tracking]'"),
     store: Path | None = STORE_OPTION,
 ) -> None:
     """Run a grid of methods x parameters x datasets x seeds; done cells are skipped."""
     from bench.plugins.registry import DATASETS
+    from bench.runs.tracking import check_trackers
     from bench.store import Store
     from bench.sweep.deps import DependencyPlan
     from bench.sweep.driver import run_sweep
@@ -93,6 +99,9 @@ def sweep(
     grid_given = any(v is not None for v in (method, dataset, seeds, split_seeds, epochs, *run_options.values())) \
         or bool(param or recipe)
     spec = apply_settings(_spec(spec_file, grid, grid_given), settings)
+    if log:
+        check_trackers(log)
+        spec.run["log"] = tuple(dict.fromkeys(log))
     spec.cpus = spec.cpus if cpus_per_cell is None else cpus_per_cell
     spec.gpus = spec.gpus if gpus_per_cell is None else gpus_per_cell
     cells = expand(spec)

@@ -9,6 +9,11 @@ attempt is claimed and makes them current around the mode (``tracked``); the tra
 without ``--log`` is unchanged. Which trackers run says how a run is observed, not what it computes:
 ``RunConfig.log`` is not part of the configuration hash.
 
+Trackers write beside the store the run is recorded in, unless ``tracking_home(store_path)`` names
+another: a sweep worker records into a scratch store that is removed once the driver has merged its
+records into the main store, so it makes the main store the trackers' home and every cell's files
+land where ``bench run --log`` puts them for that run.
+
 ``log_metrics(values, step, scope, prefix)``: ``scope`` "step" (``step`` counts batches from 0) or
 "epoch" (``step`` is the epoch, from 1); ``prefix`` ("" or ending in "/") keeps apart the curves of
 trainings of one run whose counters restart: a feature head's (lr, weight decay) candidates
@@ -27,7 +32,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -43,7 +48,8 @@ BACKENDS = {
 
 @dataclass(frozen=True)
 class TrackingTarget:
-    """What a backend needs to know about the run it tracks."""
+    """What a backend needs to know about the run it tracks; ``store_path``: the store whose folder
+    holds the tracking files (see ``tracking_home``)."""
 
     run_id: str
     store_path: Path
@@ -109,6 +115,27 @@ class Trackers(Tracker):
 
 NO_TRACKER = Tracker()
 _CURRENT: ContextVar[Tracker] = ContextVar("bench_tracker", default=NO_TRACKER)
+_HOME: ContextVar[Path | None] = ContextVar("bench_tracking_home", default=None)
+
+
+@contextmanager
+def tracking_home(store_path: str | Path | None) -> Iterator[None]:
+    """For the duration, trackers write beside the store ``store_path`` (resolved now) instead of the
+    store the run is recorded in; None changes nothing."""
+    if store_path is None:
+        yield
+        return
+    token = _HOME.set(Path(store_path).resolve())
+    try:
+        yield
+    finally:
+        _HOME.reset(token)
+
+
+def at_home(target: TrackingTarget) -> TrackingTarget:
+    """``target`` with ``store_path`` the current ``tracking_home`` (unchanged outside one)."""
+    home = _HOME.get()
+    return target if home is None else replace(target, store_path=home)
 
 
 def current_tracker() -> Tracker:
@@ -138,8 +165,9 @@ def run_folder(store_path: str | Path, run_id: str) -> Path:
 
 
 def open_trackers(names: tuple[str, ...] | list[str], target: TrackingTarget) -> Trackers:
-    """Open the named backends (each once, in order) for ``target``."""
+    """Open the named backends (each once, in order) for ``target`` (at its ``tracking_home``)."""
     check_trackers(names)
+    target = at_home(target)
     opened: list[Tracker] = []
     try:
         for name in dict.fromkeys(names):

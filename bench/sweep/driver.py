@@ -3,7 +3,8 @@
 ``run_sweep`` skips done cells (and failed ones unless ``retry_failed``), then keeps the executor's
 slots full with cells whose dependencies allow them to start (``DependencyPlan``), sending each the
 shared artifacts it needs, and writes every finished cell into the store as it comes back
-(``record_result``). A failing cell is recorded as failed and the sweep goes on. On any exit
+(``record_result``). A cell's trackers (``--log``) write beside this store, as ``bench run --log``
+does. A failing cell is recorded as failed and the sweep goes on. On any exit
 (Ctrl-C included) the cells still running are stopped; what was recorded stays, so running the
 same sweep again finishes only the rest.
 """
@@ -60,6 +61,7 @@ def run_sweep(cells: list[Cell], store: Store, executor: Executor, *, retry_fail
     summary = SweepSummary(len(cells), tally["done"], 0 if retry_failed else tally["failed"])
     deps = DependencyPlan(pending, store)
     in_flight: dict[int, Cell] = {}
+    home = str(store.path.resolve())
     view = SweepView(pending, tally["done"], executor.slots, console or Console(stderr=True, quiet=True), live)
     try:
         with view:
@@ -70,7 +72,7 @@ def run_sweep(cells: list[Cell], store: Store, executor: Executor, *, retry_fail
                         break
                     pending.remove(cell)
                     executor.submit(CellTask(cell.index, cell.run, cell.config_hash, deps.claim(cell),
-                                             env=forwarded_env()))
+                                             env=forwarded_env(), tracking_store=home))
                     in_flight[cell.index] = cell
                     view.started(cell)
                 for event in executor.poll(POLL_S):

@@ -14,7 +14,8 @@ is a one-value list)::
     recipe: {epochs: 5, lr: [1e-3, 3e-4]}   # recipe fields; lists are grid axes (a list-valued field
                                    # such as a learning-rate grid takes a list of lists to be an axis)
     run: {select_on: val, evaluator: partial, device: cpu, val_fraction: 0.2, mode: linear}
-                                   # (val_labels: partial | clean; default: the protocol's)
+                                   # (val_labels: partial | clean; default: the protocol's;
+                                   # log: [tensorboard, mlflow], every cell's live curves, as bench run --log)
     variants:                      # named sets of run options, an axis of the grid (default: one, unnamed)
       paper: {val_fraction: 0.0, select_on: test}   # as the official code: flagged as test-selected
       honest: {}                                    # the run options above: what we rank
@@ -27,6 +28,7 @@ Errors are one line naming the file, the line and the field (``SpecError``).
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +41,14 @@ from bench.core.params import suggest
 from bench.runs.config import MAX_SEED
 from bench.runs.recipe import RecipeError
 from bench.runs.recipe_files import FIELD_TYPES, coerce_field, is_list_field
+from bench.runs.tracking import BACKENDS
 
 TOP_LEVEL = ("methods", "datasets", "seeds", "split_seeds", "params", "recipe_file", "recipe", "run", "variants",
              "resources", "estimate", "paper")
 ESTIMATE_TYPES = {"images_per_s": float, "device": str}
-RUN_TYPES = {"val_fraction": float, "val_labels": str, "mode": str, "select_on": str, "evaluator": str,
-             "device": str}
+TRACKERS = "trackers"  # the kind of ``run.log``: tracker names (``tracker_names``)
+RUN_TYPES: dict[str, type | str] = {"val_fraction": float, "val_labels": str, "mode": str, "select_on": str,
+                                    "evaluator": str, "device": str, "log": TRACKERS}
 RESOURCE_TYPES = {"cpus": float, "gpus": float}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -95,9 +99,25 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _typed(value: Any, kind: type, where: str) -> Any:
+def tracker_names(value: Any, where: str) -> tuple[str, ...]:
+    """A tracker name or a list of them (``bench.runs.tracking.BACKENDS``, each installed) as the
+    ``RunConfig.log`` tuple, in order, each once; ``SpecError`` naming ``where`` otherwise."""
+    names = _as_list(value)
+    for name in names:
+        if not isinstance(name, str) or name not in BACKENDS:
+            raise SpecError(f"{where}: unknown tracker {name!r}{suggest(str(name), tuple(BACKENDS))}; "
+                            f"known: {', '.join(BACKENDS)}")
+        package = BACKENDS[name][0]
+        if importlib.util.find_spec(package) is None:
+            raise SpecError(f"{where}: tracker '{name}' needs the {package} package: pip install 'bench[tracking]'")
+    return tuple(dict.fromkeys(names))
+
+
+def _typed(value: Any, kind: type | str, where: str) -> Any:
     """``value`` as ``kind`` (strings from the command line are converted; an int is an integer
-    literal: ``1e12``, ``3.0`` or ``true`` is not one)."""
+    literal: ``1e12``, ``3.0`` or ``true`` is not one; ``TRACKERS``: ``tracker_names``)."""
+    if kind == TRACKERS:
+        return tracker_names(value, where)
     try:
         if kind is int:
             if isinstance(value, int) and not isinstance(value, bool):
@@ -105,12 +125,12 @@ def _typed(value: Any, kind: type, where: str) -> Any:
             if not isinstance(value, str) or not _INTEGER.fullmatch(value.strip()):
                 raise ValueError(value)
             return int(value.strip())
-        return kind(value)
+        return kind(value)  # type: ignore[operator]
     except (TypeError, ValueError):
-        raise SpecError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+        raise SpecError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r}") from None
 
 
-def _typed_section(section: Any, types: dict[str, type], name: str, spec: SweepSpec) -> dict[str, Any]:
+def _typed_section(section: Any, types: dict[str, type | str], name: str, spec: SweepSpec) -> dict[str, Any]:
     """A mapping section with known keys, each value typed (the recipe grid is ``_recipe_axes``)."""
     if not isinstance(section, dict):
         raise SpecError(f"{spec.locate(name)}: expected a mapping of {', '.join(types)}")
@@ -153,6 +173,9 @@ def _variant(options: Any, name: str, spec: SweepSpec) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise SpecError(f"{spec.locate(f'variants.{name}')}: expected a mapping of run options (and recipe)")
     recipe = options.pop("recipe", {}) or {}
+    if "log" in options:
+        raise SpecError(f"{spec.locate(f'variants.{name}.log')}: trackers observe the whole sweep, they are not a "
+                        "variant: set log in 'run' (or give bench sweep --log)")
     typed = _typed_section(options, RUN_TYPES, f"variants.{name}", spec)
     if recipe:
         axes = _recipe_axes(recipe, spec, f"variants.{name}.recipe")

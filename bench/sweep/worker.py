@@ -8,7 +8,11 @@ that its configuration hash is the driver's (a worker whose bench or plugins dif
 different experiment), then runs ``bench.runs.execute.execute`` into the scratch store. It returns the
 scratch store's run records with their test scores, and the artifacts the run produced (found
 through the run's artifact provenance), for the driver to write into the real store: the worker
-needs no access to the driver's filesystem.
+needs no access to the driver's filesystem. The trackers of a cell that asks for them
+(``RunConfig.log``) write beside the driver's store (``task.tracking_store``, made their
+``bench.runs.tracking.tracking_home``), not beside the scratch store, which is removed: the files
+of a cell are where ``bench run --log`` puts them for that run (on a Ray worker node, at that path
+on the node).
 
 A cell never raises: an error after the run was recorded (NaN loss, CUDA out of memory, ...) is in
 the returned failed record; an error before (a missing data file, a hash mismatch) is
@@ -30,11 +34,13 @@ from bench.plugins.method import Method, TrainState
 from bench.plugins.registry import discover
 from bench.runs.config import RunConfig, resolve_config
 from bench.runs.execute import RunFailed, execute
+from bench.runs.tracking import tracking_home
 from bench.store import Store
 from bench.sweep.deps import SharedArtifact, provenance_keys
 
 Reporter = Callable[[float, str], None]
-FORWARDED_ENV = ("BENCH_PLUGIN_PATH",)
+PLUGIN_ENV = "BENCH_PLUGIN_PATH"
+FORWARDED_ENV = (PLUGIN_ENV, "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
 REPORT_INTERVAL_S = 0.5
 MEMORY_SCRATCH = Path("/dev/shm")
 MEMORY_SCRATCH_MIN_FREE = 2**30
@@ -44,7 +50,8 @@ MEMORY_SCRATCH_MIN_FREE = 2**30
 class CellTask:
     """What a worker needs to run one cell. ``scratch``: the folder of the scratch store (None: a
     new temporary folder); the worker creates and removes it, whoever set it removes it when the
-    worker was killed."""
+    worker was killed. ``tracking_store``: the driver's store (an absolute path), beside which the
+    cell's trackers write (None: beside the scratch store)."""
 
     index: int
     run: RunConfig
@@ -54,6 +61,7 @@ class CellTask:
     env: dict[str, str] = field(default_factory=dict)
     cuda_devices: str | None = None
     scratch: str | None = None
+    tracking_store: str | None = None
 
 
 @dataclass
@@ -70,21 +78,21 @@ class CellResult:
 
 
 def forwarded_env() -> dict[str, str]:
-    """The driver's environment variables a worker must share (the plugin path)."""
+    """The driver's environment variables a worker must share: the plugin path and where MLflow
+    tracks (``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``)."""
     return {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
 
 
 def _apply_env(task: CellTask) -> None:
-    """Take the driver's plugin path (rediscovering plugins when it differs), devices and threads."""
-    changed = False
+    """Take the driver's forwarded environment (rediscovering plugins when the plugin path
+    differs), devices and threads."""
+    plugins_changed = os.environ.get(PLUGIN_ENV) != task.env.get(PLUGIN_ENV)
     for name in FORWARDED_ENV:
-        if os.environ.get(name) != task.env.get(name):
-            changed = True
-            if name in task.env:
-                os.environ[name] = task.env[name]
-            else:
-                os.environ.pop(name, None)
-    if changed:
+        if name in task.env:
+            os.environ[name] = task.env[name]
+        else:
+            os.environ.pop(name, None)
+    if plugins_changed:
         discover(force=True)
     if task.cuda_devices is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = task.cuda_devices
@@ -159,7 +167,8 @@ def run_cell(task: CellTask, report: Reporter | None = None) -> CellResult:
                                    f"driver to {task.config_hash[:12]}: its bench or plugins differ from the driver's")
             if report is not None:
                 observe_progress(resolved.method, report)
-            execute(resolved, scratch, progress=False)
+            with tracking_home(task.tracking_store):
+                execute(resolved, scratch, progress=False)
         except RunFailed:
             pass  # the failed record holds the reason
         except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the sweep goes on

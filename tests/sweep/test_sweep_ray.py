@@ -66,3 +66,31 @@ def test_bench_sweep_executor_ray_command(tmp_path, local_ray):
     assert result.exit_code == 0, result.output
     assert "sweep of 2 cells: 2 done now, 0 failed, 0 already done (skipped)" in result.output
     assert sorted(r.seed for r in Store(store).runs(status="done")) == [0, 1]
+
+
+@pytest.mark.slow
+def test_ray_cells_log_beside_the_drivers_store_with_the_drivers_mlflow_location(tmp_path, local_ray, monkeypatch):
+    pytest.importorskip("tensorboard", reason="the tracking extra is not installed: pip install 'bench[tracking]'")
+    pytest.importorskip("mlflow", reason="the tracking extra is not installed: pip install 'bench[tracking]'")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from bench.runs.mlflow_tracker import client_for
+    from bench.sweep.ray_executor import RayExecutor
+
+    uri = (tmp_path / "elsewhere").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # set after the workers started: the task carries it
+    store = Store(tmp_path / "bench.db")
+    cells = expand(shorthand_spec(Shorthand(methods="negative", datasets="scene", epochs=1,
+                                            run={"log": ["tensorboard", "mlflow"]})))
+    summary = run_sweep(cells, store, RayExecutor())
+    assert summary.done == 1 and not summary.failed
+    (record,) = store.runs()
+    assert record.pid != os.getpid()
+    folder = tmp_path / "runs" / record.id / "tensorboard"
+    assert record.extra["trackers"]["tensorboard"] == {"path": str(folder.resolve())}
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    assert any(tag.endswith("epoch/val_map_c") for tag in events.Tags()["scalars"])
+    where = record.extra["trackers"]["mlflow"]
+    assert where["tracking_uri"] == uri
+    assert client_for(uri).get_run(where["run_id"]).data.tags["bench.run_id"] == record.id
