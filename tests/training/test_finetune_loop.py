@@ -10,7 +10,7 @@ from bench.runs.recipe import ImageRecipe
 from bench.training.finetune.loop import fit
 from bench.training.finetune.setup import FitSetup
 from bench.training.finetune.state import cpu_state
-from bench.training.trainer import adam_with_l2
+from bench.training.steps import adam_with_l2
 from tests.helpers.finetune import tiny_setup
 
 ROWS, SIZE = 20, 24

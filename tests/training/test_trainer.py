@@ -212,7 +212,7 @@ def test_progress_bar_shows_epoch_loss_val_map_and_speed(monkeypatch):
 
 
 def test_divergence_rule():
-    from bench.training.trainer import DIVERGENCE_FACTOR, divergence_warning
+    from bench.training.steps import DIVERGENCE_FACTOR, divergence_warning
 
     assert DIVERGENCE_FACTOR == 5
     assert divergence_warning(3, 5.0, 1.0, 1e-3) is None  # at the factor: no warning

@@ -56,7 +56,7 @@ from bench.training.images.inference import infer
 from bench.training.images.loader import epoch_order
 from bench.training.images.progress import epoch_progress
 from bench.training.images.rows import sample_seed
-from bench.training.trainer import TrainingWarning, checked_loss, divergence_warning, method_table
+from bench.training.steps import TrainingWarning, checked_loss, divergence_warning, method_table
 
 GLOBAL_STREAM = 2**41  # seed stream of an epoch's global random draws
 

@@ -1,7 +1,7 @@
 """The optimiser and learning-rate schedule of a finetune run, from its ``ImageRecipe``.
 
 Optimiser: Adam with coupled L2 ``weight_decay`` on parameters with > 1 dimension only (the CSL
-recipe's groups, ``bench.training.trainer.adam_with_l2``). With ``classifier_lr_mult`` m != 1 the
+recipe's groups, ``bench.training.steps.adam_with_l2``). With ``classifier_lr_mult`` m != 1 the
 classifier's parameters (timm's ``pretrained_cfg["classifier"]`` module, else ``get_classifier()``;
 the bottleneck head when installed) train at m x lr and the rest at lr, as Large Loss Matters'
 train.py (``{'params': feature_extractor_params, 'lr': lr}, {'params': linear_classifier_params,
@@ -21,7 +21,7 @@ from torch import nn
 
 from bench.runs.recipe import ImageRecipe
 from bench.training.finetune.setup import FinetuneError
-from bench.training.trainer import adam_with_l2
+from bench.training.steps import adam_with_l2
 
 
 def classifier_module(model: nn.Module) -> nn.Module:

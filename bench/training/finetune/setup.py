@@ -15,7 +15,7 @@ from bench.runs.recipe import ImageRecipe
 from bench.training.checkpoint import RunCheckpoints
 from bench.training.images import BadImages, ImageRows
 from bench.training.images.inference import Precision
-from bench.training.trainer import TrainingError
+from bench.training.steps import TrainingError
 
 
 class FinetuneError(TrainingError):
