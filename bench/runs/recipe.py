@@ -61,9 +61,9 @@ class Recipe:
     Large data (feature heads): with ``epoch_steps`` > 0 an epoch is at most that many steps, the
     batches coming from one permutation of the rows that continues across epochs, so the loss
     rule, early stopping and the monitor act every ``epoch_steps`` steps rather than once per pass
-    (0, or a value >= the steps of one pass: an epoch is one pass). With ``grid_max_rows`` > 0 and
-    more training rows than that, only ``lr`` / ``weight_decay`` train (the grids are skipped, and
-    the selection says so).
+    (0, or a value >= the steps of one pass: an epoch is one pass). With ``grid_screen_rows`` > 0
+    and more training rows than that, the grid is screened: every candidate trains one epoch and
+    only the best on validation trains on (the selection says so).
     """
 
     epochs: int = 30
@@ -80,7 +80,7 @@ class Recipe:
     lr_grid: tuple[float, ...] = ()
     weight_decay_grid: tuple[float, ...] = ()
     epoch_steps: int = 0
-    grid_max_rows: int = 0
+    grid_screen_rows: int = 0
 
     def __post_init__(self) -> None:
         for name in GRID_FIELDS:  # a list from YAML / JSON becomes the canonical tuple of floats
@@ -104,7 +104,8 @@ class Recipe:
              f"early_stopping must be in [0, {MAX_EPOCHS}] epochs (0 = off); got {self.early_stopping}"),
             (0 <= self.epoch_steps <= MAX_STEPS, f"epoch_steps must be in [0, {MAX_STEPS}] (0 = a pass); "
              f"got {self.epoch_steps}"),
-            (self.grid_max_rows >= 0, f"grid_max_rows must be >= 0 (0 = always the grid); got {self.grid_max_rows}"),
+            (self.grid_screen_rows >= 0,
+             f"grid_screen_rows must be >= 0 (0 = the whole grid trains); got {self.grid_screen_rows}"),
             (all(v > 0 and math.isfinite(v) for v in self.lr_grid),
              f"lr_grid values must be > 0 and finite; got {list(self.lr_grid)}"),
             (all(v >= 0 and math.isfinite(v) for v in self.weight_decay_grid),

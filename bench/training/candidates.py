@@ -4,7 +4,8 @@ what each one did, which one is chosen, and the run's ``selection`` record.
 The chosen candidate is the one with the best monitored mAP(C) at its best epoch (the first in grid
 order on ties). ``selection`` holds the policy, the chosen epoch, metric and value, the chosen lr and
 weight decay, the schedule, why the chosen candidate stopped (``budget``: ``epochs`` reached;
-``plateau``: the training loss converged; ``validation``: early stopping), and with a grid the
+``plateau``: the training loss converged; ``validation``: early stopping; ``screened``: it lost the
+screening of a large-data grid after one epoch), and with a grid the
 chosen position (``candidate``) and every candidate's line (``candidates``).
 """
 from __future__ import annotations
@@ -48,16 +49,21 @@ class Candidate:
 
 
 
+def leader(fits: list[Candidate]) -> Candidate | None:
+    """The candidate with the best monitored mAP(C) so far (the first in grid order on ties); None
+    when none had a finite one."""
+    scored = [f for f in fits if f.best[2] is not None]
+    return max(scored, key=lambda f: (f.best[0], -f.index)) if scored else None
+
+
 def choose(fits: list[Candidate], select_best: bool) -> Candidate | None:
     """The selected candidate with its best epoch's weights loaded (the only one without
     selection); None when no candidate had a finite monitored mAP(C)."""
     if not select_best:
         return fits[0]
-    scored = [f for f in fits if f.best[2] is not None]
-    if not scored:
-        return None
-    chosen = max(scored, key=lambda f: (f.best[0], -f.index))
-    chosen.model.load_state_dict(chosen.best[2])
+    chosen = leader(fits)
+    if chosen is not None:
+        chosen.model.load_state_dict(chosen.best[2])
     return chosen
 
 

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 FEATURE_FIELDS = ("backbone", "image_size", "normalize")
 CONVERGENCE_FIELDS = ("schedule", "patience", "lr_drops", "early_stopping", "lr_grid", "weight_decay_grid",
-                      "epoch_steps", "grid_max_rows")
-SCALE_FIELDS = ("epoch_steps", "grid_max_rows")  # 0: the behaviour before they existed
+                      "epoch_steps", "grid_screen_rows")
+SCALE_FIELDS = ("epoch_steps", "grid_screen_rows")  # 0: the behaviour before they existed
 PLATEAU_ONLY = ("patience", "lr_drops", "early_stopping")
 NOT_HASHED_BY_FINETUNE = ("head", "hidden", "pretrained", "deterministic", *CONVERGENCE_FIELDS)
 
@@ -66,7 +66,7 @@ def _without_unused_hidden(config: dict[str, Any]) -> dict[str, Any]:
 
 def _without_unused_plateau(config: dict[str, Any]) -> dict[str, Any]:
     """The feature-head configuration without ``patience`` / ``lr_drops`` under ``onecycle`` (unused
-    there), and without ``epoch_steps`` / ``grid_max_rows`` at 0 (so the hashes of runs from before
+    there), and without ``epoch_steps`` / ``grid_screen_rows`` at 0 (so the hashes of runs from before
     they existed stay)."""
     if config.get("schedule") != "plateau":
         for name in PLATEAU_ONLY:

@@ -1,5 +1,6 @@
 """Large-data recipe fields of feature heads: ``epoch_steps`` (epochs of a continuing pass) and
-``grid_max_rows`` (the grid skipped above it), and what stays bitwise as before without them."""
+``grid_screen_rows`` (the grid screened after one epoch above it), and what stays bitwise as before
+without them."""
 from __future__ import annotations
 
 import pytest
@@ -71,16 +72,22 @@ def test_epoch_steps_at_a_pass_or_more_change_nothing():
         assert _untimed(same.history) == _untimed(base.history)
 
 
-def test_the_grid_is_skipped_above_grid_max_rows_and_the_selection_says_so():
-    kept, _ = _fit(Recipe(**PLATEAU, grid_max_rows=120))
-    assert len(kept.selection["candidates"]) == 2 and "grid_skipped" not in kept.selection
-    skipped, _ = _fit(Recipe(**PLATEAU, grid_max_rows=119))
-    assert "candidates" not in skipped.selection and skipped.selection["weight_decay"] == 1e-4
-    assert skipped.selection["grid_skipped"].startswith("120 training rows > grid_max_rows 119")
-    assert skipped.selection["policy"] == "val"  # still selected on the validation split
+def test_a_large_grid_is_screened_after_one_epoch_and_the_winner_trains_on_unchanged():
+    whole, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=120))  # 120 rows: not above, the whole grid trains
+    assert "grid_screened" not in whole.selection
+    assert all(line["stopped"] != "screened" for line in whole.selection["candidates"])
+    screened, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=119))
+    winner = screened.selection["candidate"]
+    lines = screened.selection["candidates"]
+    loser = lines[1 - winner]
+    assert (loser["stopped"], loser["epochs"], loser["steps"]) == ("screened", 1, 8)
+    assert loser["value"] <= screened.history[0]["val_map_c"]  # the winner led after epoch 1
+    assert _untimed([lines[winner]]) == _untimed([whole.selection["candidates"][winner]])  # continued as if alone
+    assert screened.selection["grid_screened"] == ("120 training rows > grid_screen_rows 119: every candidate "
+                                                   "trained 1 epoch (8 steps), the best on val trained on")
 
 
-@pytest.mark.parametrize("field, value", [("epoch_steps", -1), ("grid_max_rows", -5)])
+@pytest.mark.parametrize("field, value", [("epoch_steps", -1), ("grid_screen_rows", -5)])
 def test_negative_values_are_refused_naming_the_field(field, value):
     with pytest.raises(RecipeError, match=field):
         Recipe(**{field: value})
@@ -93,6 +100,6 @@ def test_default_zero_fields_leave_the_configuration_hash_as_before():
         modality = "features"
 
     _, config = LINEAR.prepare(Recipe(schedule="plateau"), Features)
-    assert "epoch_steps" not in config and "grid_max_rows" not in config
-    _, config = LINEAR.prepare(Recipe(schedule="plateau", epoch_steps=5, grid_max_rows=9), Features)
-    assert config["epoch_steps"] == 5 and config["grid_max_rows"] == 9
+    assert "epoch_steps" not in config and "grid_screen_rows" not in config
+    _, config = LINEAR.prepare(Recipe(schedule="plateau", epoch_steps=5, grid_screen_rows=9), Features)
+    assert config["epoch_steps"] == 5 and config["grid_screen_rows"] == 9

@@ -31,7 +31,7 @@ def test_linear_recipe_trains_to_convergence_on_feature_datasets():
     assert meta["mode"] == "linear"
     converging = Recipe(schedule="plateau", epochs=200, patience=2, lr_drops=2, early_stopping=15, lr=1e-2,
                         lr_grid=(1e-2,), weight_decay=30.0, weight_decay_grid=(1e-4, 3.0, 30.0),
-                        epoch_steps=2000, grid_max_rows=100_000)
+                        epoch_steps=2000, grid_screen_rows=100_000)
     assert build_recipe(values, {}, image_dataset=False) == converging
     on_images = build_recipe(values, {}, image_dataset=True)
     assert (on_images.backbone, on_images.normalize, on_images.lr) == ("resnet50", "imagenet", 1e-2)
@@ -100,7 +100,7 @@ def test_automatic_image_size_comes_from_the_dataset_plugin():
 
 
 def test_recipe_config_hashes_what_matters_per_mode(tmp_path):
-    unused = ("hidden", "patience", "lr_drops", "early_stopping", "epoch_steps", "grid_max_rows")  # mlp; plateau; 0
+    unused = ("hidden", "patience", "lr_drops", "early_stopping", "epoch_steps", "grid_screen_rows")  # mlp; plateau; 0
     assert LINEAR.prepare(Recipe(), Features)[1] == {k: v for k, v in Recipe().to_dict().items() if k not in unused}
     weights = tmp_path / "w.pth"
     torch.save({"x": torch.zeros(1)}, weights)
