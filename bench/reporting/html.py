@@ -15,17 +15,20 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from bench.reporting.cells import TIED_MARK, UNTESTED_MARK, run_notes_of, summary_text
 from bench.reporting.class_pages import PAGE_DIR, compare, page_file
+from bench.reporting.datafiles import template_cache
 from bench.reporting.model import CLEAN_VAL, CLEAN_VAL_MARK, REFERENCE, TEST_SELECTED, TEST_SELECTED_MARK, Report, Table
 from bench.reporting.run_pages import page_context
 from bench.reporting.schema import REPORTS_DIR, Metric
 from bench.reporting.tables import clean_val_flag
+
+if TYPE_CHECKING:
+    import jinja2
 
 ASSETS = ("site.css", "site.js")
 
@@ -58,8 +61,11 @@ def blocks(table: Table) -> list[dict[str, Any]]:
 
 def environment(template_dir: Path = REPORTS_DIR) -> jinja2.Environment:
     """The HTML Jinja2 environment: autoescape on for every template."""
+    import jinja2  # here: only a report written as HTML loads it
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             bytecode_cache=template_cache())
     env.filters.update(svg=_svg, chart=Markup, pretty=_pretty, run_file=run_file, blocks=blocks)
     env.globals.update(TIED_MARK=TIED_MARK, UNTESTED_MARK=UNTESTED_MARK, TEST_SELECTED=TEST_SELECTED,
                        TEST_SELECTED_MARK=TEST_SELECTED_MARK, CLEAN_VAL=CLEAN_VAL, CLEAN_VAL_MARK=CLEAN_VAL_MARK)

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from bench.reporting.cells import TIED_MARK, UNTESTED_MARK
+from bench.reporting.datafiles import template_cache
 from bench.reporting.model import (
     CLEAN_VAL,
     CLEAN_VAL_MARK,
@@ -70,7 +71,7 @@ def environment(template_dir: Path = REPORTS_DIR) -> jinja2.Environment:
     """The Markdown Jinja2 environment (no HTML autoescape: ``md`` escapes instead)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), autoescape=False,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined, bytecode_cache=template_cache())
     env.filters.update(md=md, md_cell=md_cell, md_label=md_label, note_marks=note_marks)
     return env
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import InputError
-from bench.core.yamlfile import read_yaml
+from bench.reporting.datafiles import read_data_file
 from bench.reporting.schema import REPORTS_DIR
 
 DEFAULT_REFERENCES = REPORTS_DIR / "references.yaml"
@@ -140,7 +140,7 @@ class References:
 def load_references(path: str | Path | None = None) -> References:
     """The references file at ``path`` (default ``reports/references.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_REFERENCES
-    data = read_yaml(path, PublishedRowsError)
+    data = read_data_file(path, PublishedRowsError)
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise PublishedRowsError(f"{path}: expected a mapping with a 'results:' list")
     return References(data, str(path))

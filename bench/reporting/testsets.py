@@ -21,7 +21,6 @@ from bench.core.hashing import json_sha256
 from bench.plugins.selectors import parse_dataset_selector
 from bench.reporting.bootstrap import LabelledTestSet
 from bench.reporting.replicates import TestSetInfo
-from bench.runs.resolve import resolve_dataset
 from bench.store.errors import StoreError
 
 ARTIFACT = "report-test-labels"
@@ -84,6 +83,8 @@ class DatasetTestSets:
         return None if test is None else (key, test)
 
     def _load(self, key: str) -> LabelledTestSet | None:
+        from bench.runs.resolve import resolve_dataset  # the plugins: only when labels must be read
+
         try:
             data = resolve_dataset(key).plugin.load()
         except Exception as exc:  # any loading problem means "no bootstrap", reported, never a crash

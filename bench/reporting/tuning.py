@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import InputError
-from bench.core.yamlfile import read_yaml
 from bench.reporting.grouping import RunGroup
 
 
@@ -71,6 +70,8 @@ def load_tuning(source: str | Path | dict | None) -> list[TuningSpec]:
     where = "tuning spec"
     if not isinstance(source, dict):
         where = str(source)
+        from bench.core.yamlfile import read_yaml  # yaml: only when a tuning file is given
+
         source = read_yaml(source, TuningError)
     families = source.get("tuned") if isinstance(source, dict) else None
     if not isinstance(families, dict) or not families:
