@@ -116,10 +116,14 @@ def footnotes(columns: list[Column], tests: list[ColumnTest | None], rows: list[
         pairs = {p for _, t in items for p in t.pairs}
         if test == BOOTSTRAP:
             first = items[0][1]
+            fewer = "" if first.n_boot >= first.n_boot_asked else (
+                f", fewer than the {first.n_boot_asked} asked: at {first.n_entries:,} annotated test entries the "
+                "resamples are capped by cost; enough for the standard error the test uses")
             notes.append(f"{TIED_MARK} ({_names(cols)}): not significantly different from the best (two-sided "
                          f"p ≥ {alpha}): hierarchical bootstrap of the mean paired difference over the (seed, "
                          f"split_seed) pairs both rows ran ({varied_text(pairs)}), resampling pairs, then the "
-                         f"{first.n_images} test images ({first.n_boot} resamples, the same images for every run); "
+                         f"{first.n_images} test images ({first.n_boot} resamples{fewer}, the same images for every "
+                         "run); "
                          "mean / standard error referred to Student's t (Welch-Satterthwaite degrees of freedom, n − 1 "
                          "when the seed variance dominates).")
         elif test == SEED_TTEST:

@@ -48,6 +48,8 @@ class ColumnTest:
     n_boot: int = 0
     pairs: frozenset = frozenset()
     short: int = 0
+    n_boot_asked: int = 0
+    n_entries: int = 0
 
 
 class ColumnMarker:
@@ -98,7 +100,8 @@ class ColumnMarker:
         pairs = frozenset(p for cell, _ in testable for p in matched_pairs(reference.values, cell.values))
         decided = self._bootstrap(best[0], testable, statistics) if self.mode in ("auto", "bootstrap") else None
         if isinstance(decided, ColumnTest):
-            return ColumnTest(decided.test, decided.reason, decided.n_images, decided.n_boot, pairs, short)
+            return ColumnTest(decided.test, decided.reason, decided.n_images, decided.n_boot, pairs, short,
+                              decided.n_boot_asked, decided.n_entries)
         reason = decided or "bootstrap not requested"
         if self.mode == "bootstrap":
             for cell, _ in testable:
@@ -135,7 +138,8 @@ class ColumnMarker:
             cell.tied = cell.p_value is not None and cell.p_value >= self.alpha
             cell.untested = cell.p_value is None
         info = self.cache.tests[self._source(best[1][0])]
-        return ColumnTest(BOOTSTRAP, n_images=info.num_images, n_boot=self.cache.n_boot)
+        return ColumnTest(BOOTSTRAP, n_images=info.num_images, n_boot=self.cache.n_boot_for(self._source(best[1][0])),
+                          n_boot_asked=self.cache.n_boot, n_entries=info.num_entries)
 
     def _source(self, record: Any) -> str:
         """The test key of a run that can be bootstrapped (its test set registered with the cache),

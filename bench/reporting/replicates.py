@@ -6,37 +6,51 @@ images (``bench.reporting.bootstrap.PairedBootstrap``). The cache key is
 
     sha256(ALGORITHM | n_boot | seed | sha256(test labels CSR, class names, class groups) | sha256(scores))
 
-so a run whose scores change, a test set whose labels change, or other bootstrap settings compute
+(``n_boot``: the replicates used, ``replicates_for``), so a run whose scores change, a test set whose
+labels change, or other bootstrap settings compute
 afresh; the same inputs give the same numbers, cached or not (the computation is deterministic).
 Entries live in the store's ``bootstrap_replicates`` table (``Store.bootstrap_replicates``); a store
 that cannot be written is used without writing. Missing entries are computed in ``workers``
-processes (forked; one per usable CPU by default) when there are enough of them to pay for it.
+processes (forked; one per usable CPU by default) when there are enough of them, or enough work in
+them, to pay for it.
+
+Replicates used (``replicates_for``): the B asked, but at most ``ENTRY_RESAMPLES`` / E for a test set
+of E annotated entries (each replicate costs O(E) per run) and never fewer than ``MIN_REPLICATES``:
+the first B' of the same seeded resamples. The test built on them (``bench.reporting.significance``)
+uses the replicates' variance only, and B' >= 200 estimates a standard error to within about
+1 / sqrt(2 B') (5% at 200; Efron & Tibshirani 1993, ch. 6); the report's footnote states B'.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bench.labels.encoding import canonical_csr
 from bench.reporting.bootstrap import LabelledTestSet, PairedBootstrap
 from bench.store.errors import StoreError
 
 ALGORITHM = "paired-bootstrap-v1"
-PARALLEL_FROM = 16  # fewer runs to compute than this: no worker processes
+PARALLEL_FROM = 16  # fewer runs to compute than this: no worker processes ...
+PARALLEL_WORK = 2_000_000_000  # ... unless they hold this many entry-resamples (a few seconds each)
+ENTRY_RESAMPLES = 4_000_000_000  # entries x replicates of one run, at most (see the module docstring)
+MIN_REPLICATES = 200
 Entry = dict[str, tuple[float, np.ndarray]]  # statistic -> (point, replicates)
+
+
+def replicates_for(n_boot: int, num_entries: int) -> int:
+    """The replicates used on a test set of ``num_entries`` annotated entries when ``n_boot`` are asked."""
+    return min(int(n_boot), max(MIN_REPLICATES, ENTRY_RESAMPLES // max(int(num_entries), 1)))
 
 
 def labels_digest(test: LabelledTestSet) -> str:
     """sha256 of the test labels (canonical CSR), class names and class groups."""
+    from bench.labels.encoding import canonical_csr
+
     csr = canonical_csr(test.labels)
     digest = hashlib.sha256()
     for array in (np.asarray(csr.shape, np.int64), csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
@@ -67,9 +81,7 @@ _WORKER_BOOTSTRAPS: dict[str, PairedBootstrap] = {}
 def _compute(job: tuple[str, np.ndarray, tuple[str, ...]]) -> Entry:
     """One run's entry (in a worker: the bootstraps are inherited through fork)."""
     test_key, scores, statistics = job
-    boot = _WORKER_BOOTSTRAPS[test_key]
-    point = boot.point(scores, statistics)
-    replicates = boot.replicates(scores, statistics)
+    point, replicates = _WORKER_BOOTSTRAPS[test_key].evaluate(scores, statistics)
     return {s: (point[s], replicates[s]) for s in statistics}
 
 
@@ -83,6 +95,8 @@ class TestSetInfo:
 
     @classmethod
     def of(cls, test: LabelledTestSet) -> TestSetInfo:
+        from bench.labels.encoding import canonical_csr
+
         csr = canonical_csr(test.labels)
         return cls(labels_digest(test), int(csr.shape[0]), int(csr.nnz))
 
@@ -114,14 +128,18 @@ class ReplicateCache:
         if test_key not in self._bootstraps:
             labels = self._loaders[test_key]()
             self._bootstraps[test_key] = None if labels is None else PairedBootstrap(
-                labels, n_boot=self.n_boot, seed=self.seed)
+                labels, n_boot=self.n_boot_for(test_key), seed=self.seed)
         return self._bootstraps[test_key]
+
+    def n_boot_for(self, test_key: str) -> int:
+        """The replicates used on a registered test set (``replicates_for``)."""
+        return replicates_for(self.n_boot, self.tests[test_key].num_entries)
 
     def entries(self, jobs: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> list[Entry | None]:
         """The entries of ``jobs`` (a registered test key, scores, statistics), each holding at least
         the statistics asked; missing ones computed, then written to the store. None for a job that
         must be computed on a test set whose labels cannot be loaded."""
-        keys = [cache_key(self.tests[t].digest, s, self.n_boot, self.seed) for t, s, _ in jobs]
+        keys = [cache_key(self.tests[t].digest, s, self.n_boot_for(t), self.seed) for t, s, _ in jobs]
         unknown = [k for k in dict.fromkeys(keys) if k not in self._entries]
         if unknown and self.store is not None:
             self._entries.update(self.store.bootstrap_replicates(unknown))
@@ -141,10 +159,15 @@ class ReplicateCache:
         jobs = list(todo.values())
         _WORKER_BOOTSTRAPS.clear()
         _WORKER_BOOTSTRAPS.update({test_key: self.bootstrap(test_key) for test_key, _, _ in jobs})
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         workers = min(self.workers, len(jobs))
         fork = "fork" in multiprocessing.get_all_start_methods()
+        work = sum(self.tests[t].num_entries * self.n_boot_for(t) for t, _, _ in jobs)
         results = None
-        if workers > 1 and len(jobs) >= PARALLEL_FROM and fork:
+        if workers > 1 and (len(jobs) >= PARALLEL_FROM or work >= PARALLEL_WORK) and fork:
             try:
                 with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                     results = list(pool.map(_compute, jobs, chunksize=max(1, len(jobs) // (4 * workers))))

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.core.errors import InputError
 from bench.core.resources import shipped
-from bench.core.yamlfile import read_yaml
+from bench.reporting.datafiles import read_data_file
 from bench.reporting.units import LADDERS
 
 REPORTS_DIR = shipped("reports")
@@ -112,7 +112,7 @@ def load_schema(path: str | Path | None = None) -> dict[str, Metric]:
     """The metrics of a schema file keyed by ``key``, in file order (default ``reports/metrics.yaml``)."""
     path = Path(path) if path is not None else DEFAULT_SCHEMA
     where = str(path)
-    data = read_yaml(path, SchemaError)
+    data = read_data_file(path, SchemaError)
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
         raise SchemaError(f"{where}: expected a top-level 'metrics:' list")
     schema: dict[str, Metric] = {}
