@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import scipy.sparse as sp
 
 from bench.io.columns import Column, row_bound, row_index
 from bench.io.csvblocks import read_csv_blocks
@@ -27,6 +27,9 @@ from bench.io.errors import DataError, require_file
 from bench.io.idseq import ArrowStrings, HexIds, hex_keys
 from bench.io.sparse_labels import csr_from_keys, triplet_keys
 from bench.io.text import first_line, read_text
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s to import: loaded only where a sparse matrix is built or read
+    import scipy.sparse as sp
 
 MID_PATTERN = re.compile(r"/[mg]/[0-9a-z_]+")
 HUMAN_LABEL_FIELDS = ("ImageID", "LabelName", "Confidence")
@@ -199,6 +202,8 @@ def take_classes(labels: sp.csr_array, ids: HexIds | ArrowStrings, mids: list[st
                  keep: list[str]) -> tuple[sp.csr_array, HexIds | ArrowStrings]:
     """Columns ``keep`` (in that order) of ``labels`` whose columns are ``mids``; rows left
     without any label are dropped (with their ids)."""
+    import scipy.sparse as sp
+
     position = {m: i for i, m in enumerate(mids)}
     labels = sp.csr_array(labels[:, [position[m] for m in keep]])
     labels.sort_indices()

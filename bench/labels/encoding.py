@@ -29,21 +29,27 @@ is given so that 1-D scores aligned with the stored entries stay aligned. Dense 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
 from bench.core.errors import InputError
 from bench.core.params import shown
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s to import: loaded only where a sparse matrix is built or read
+    import scipy.sparse as sp
 
 POS: int = 1
 NEG: int = -1
 UNANN: int = 0
 LABEL_DTYPE = np.int8
 
-LabelMatrix = np.ndarray | sp.csr_array | sp.csr_matrix
+if TYPE_CHECKING:
+    LabelMatrix = np.ndarray | sp.csr_array | sp.csr_matrix
+else:  # used only in annotations (strings under ``from __future__ import annotations``); importable by name
+    LabelMatrix = "np.ndarray | sp.csr_array | sp.csr_matrix"
 NUMERIC_KINDS = "biuf"  # numpy dtype kinds a label matrix may have: bool, signed, unsigned, float
 
 
@@ -52,8 +58,12 @@ class LabelError(InputError):
 
 
 def is_sparse(labels: LabelMatrix) -> bool:
-    """True when ``labels`` is a scipy sparse matrix/array."""
-    return sp.issparse(labels)
+    """True when ``labels`` is a scipy sparse matrix/array.
+
+    Exact without importing scipy.sparse: nothing can be an instance of its classes before that
+    module is imported, so when it is not in ``sys.modules`` the answer is False."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(labels)
 
 
 def _dense_input(labels: object, where: str) -> np.ndarray:
@@ -102,6 +112,8 @@ def _duplicates(matrix: sp.sparray | sp.spmatrix) -> tuple[int, int, int] | None
 def _sparse_input(labels: sp.sparray | sp.spmatrix, where: str) -> sp.csr_array:
     """A scipy sparse input as CSR, refusing what the conversion would silently change: not 2-D, not
     numeric, or a cell stored more than once (see the module docstring)."""
+    import scipy.sparse as sp
+
     if labels.ndim != 2:
         raise LabelError(f"{where}: expected a 2-D (samples x classes) matrix, got shape {labels.shape}")
     if labels.dtype.kind not in NUMERIC_KINDS:
@@ -123,6 +135,8 @@ def validate_labels(labels: LabelMatrix, where: str = "labels", num_classes: int
     (row, column) and value; for a sparse input also a cell stored more than once (module docstring).
     """
     if is_sparse(labels):
+        import scipy.sparse as sp
+
         csr = _sparse_input(labels, where)
         data = np.asarray(csr.data)
         bad = ~np.isin(data, (POS, NEG, UNANN))
@@ -162,6 +176,8 @@ def to_dense(labels: LabelMatrix) -> np.ndarray:
 def to_sparse(labels: LabelMatrix) -> sp.csr_array:
     """Sparse CSR int8 copy holding only the annotated entries (a sparse input storing a cell twice is
     refused, see the module docstring)."""
+    import scipy.sparse as sp
+
     if is_sparse(labels):
         out = sp.csr_array(_sparse_input(labels, "labels"), dtype=LABEL_DTYPE, copy=True)
     else:
@@ -249,12 +265,14 @@ def from_known_mask(labels01: LabelMatrix, known_mask: LabelMatrix, where: str =
         y = np.asarray(labels01.toarray() if is_sparse(labels01) else labels01)
         known = np.asarray(known_mask).astype(bool)
         return np.where(known, np.where(y == 1, POS, NEG), UNANN).astype(LABEL_DTYPE)
+    import scipy.sparse as sp
+
     mask = sp.csr_array(known_mask, dtype=np.int8, copy=True)
     mask.eliminate_zeros()
     mask.sort_indices()
     rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
     picked = sp.csr_array(labels01)[rows, mask.indices] if is_sparse(labels01) else labels01[rows, mask.indices]
-    if sp.issparse(picked):  # scipy answers an empty fancy index with a sparse matrix
+    if is_sparse(picked):  # scipy answers an empty fancy index with a sparse matrix
         picked = picked.toarray()
     data = np.where(np.asarray(picked).ravel() == 1, POS, NEG).astype(LABEL_DTYPE)
     return sp.csr_array((data, mask.indices.copy(), mask.indptr.copy()), shape=mask.shape)
@@ -272,6 +290,8 @@ def to_cole(labels: LabelMatrix, where: str = "labels") -> LabelMatrix:
     sparse stays sparse (implicit zero = unknown in both)."""
     ours = validate_labels(labels, where)
     if is_sparse(ours):
+        import scipy.sparse as sp
+
         return sp.csr_array(ours, dtype=np.float32)
     return ours.astype(np.float32)
 
@@ -297,9 +317,34 @@ def canonical_csr(labels: LabelMatrix) -> sp.csr_array:
     return out
 
 
+class CsrArrays(NamedTuple):
+    """The arrays of a canonical CSR: (rows, columns), indptr, column indices, int8 data."""
+
+    shape: tuple[int, int]
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def canonical_csr_arrays(labels: LabelMatrix) -> CsrArrays:
+    """The arrays of ``canonical_csr(labels)``, equal value for value (dtypes aside: indptr and
+    indices int64 for a dense input); a dense input is read with numpy alone (its nonzero entries in
+    row-major order), so hashing dense labels never imports scipy.sparse."""
+    if is_sparse(labels):
+        csr = canonical_csr(labels)
+        return CsrArrays((int(csr.shape[0]), int(csr.shape[1])), csr.indptr, csr.indices, csr.data)
+    dense = validate_labels(labels)
+    rows, cols = np.nonzero(dense)
+    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(dense, axis=1), out=indptr[1:])
+    return CsrArrays((int(dense.shape[0]), int(dense.shape[1])), indptr, cols.astype(np.int64), dense[rows, cols])
+
+
 def is_fully_labelled(labels: LabelMatrix) -> bool:
     """True when every entry is annotated (+-1): what the simulation protocols start from."""
     if is_sparse(labels):
+        import scipy.sparse as sp
+
         csr = sp.csr_array(labels)
         return int(np.count_nonzero(csr.data)) == csr.shape[0] * csr.shape[1]
     return bool(np.all(np.asarray(labels) != UNANN))
@@ -318,6 +363,8 @@ def label_counts(labels: LabelMatrix) -> LabelCounts:
     stored entries (``bincount`` over column indices), never densified."""
     num_rows, num_classes = labels.shape
     if is_sparse(labels):
+        import scipy.sparse as sp
+
         csr = sp.csr_array(labels)
         data, cols = np.asarray(csr.data), np.asarray(csr.indices)
         pos = np.bincount(cols[data == POS], minlength=num_classes)

@@ -21,14 +21,16 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from bench.core.errors import InputError
 from bench.core.params import suggest
 from bench.labels.encoding import POS, LabelMatrix, from_cole, from_csl
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s to import: only a text label list is read into one
+    import scipy.sparse as sp
 
 ID_KEYS = ("image_ids", "train_image_ids", "ids")
 _TRAILING_NUMBER = re.compile(r"(?:^|_)(\d+)$")
@@ -70,6 +72,8 @@ def _match_rows(file_ids: Sequence[object], ids: Sequence[object], where: str) -
 
 def _read_text(path: Path, num_classes: int) -> tuple[list[str], sp.csr_array]:
     """Image names and a sparse POS matrix from ``name,<class indices>`` lines."""
+    import scipy.sparse as sp
+
     opener = gzip.open if path.suffix == ".gz" else open
     names, indptr, cols = [], [0], []
     with opener(path, "rt", encoding="utf-8") as handle:

@@ -24,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from bench.core.errors import InputError
-from bench.labels.encoding import LabelMatrix, canonical_csr, is_sparse, label_counts, validate_labels
+from bench.labels.encoding import (
+    LabelMatrix,
+    canonical_csr,
+    canonical_csr_arrays,
+    is_sparse,
+    label_counts,
+    validate_labels,
+)
 from bench.labels.protocols import ProtocolError, apply_protocol, get_protocol, protocol_seed, resolve_protocol_params
 from bench.labels.splits import DatasetData
 
@@ -132,6 +138,8 @@ class Manifest:
     @classmethod
     def load(cls, path: str | Path) -> Manifest:
         """Read a saved manifest; raises ``ManifestError`` when it is malformed or its sha256 differs."""
+        import scipy.sparse as sp  # ~0.15 s to import: only when a saved manifest is read
+
         try:
             with np.load(path, allow_pickle=False) as archive:
                 meta = json.loads(str(archive["metadata_json"]))
@@ -191,7 +199,7 @@ def _shared_split(data: DatasetData, params: dict[str, Any], split_seed: int, va
                             f"val_fraction {manifest.val_fraction:g}; run with the same (got split_seed "
                             f"{split_seed}, val_fraction {val_fraction:g})")
     if data.fully_labelled:
-        partial, truth = canonical_csr(manifest.labels), sp.csr_array(canonical_csr(full))
+        partial, truth = canonical_csr(manifest.labels), canonical_csr(full)
         rows = np.repeat(np.arange(partial.shape[0]), np.diff(partial.indptr))
         disagree = np.flatnonzero(np.asarray(truth[rows, partial.indices]).ravel() != partial.data)
         if disagree.size:
@@ -206,7 +214,7 @@ def manifest_sha256(metadata: dict[str, Any], train_index: np.ndarray, val_index
                     labels: LabelMatrix) -> str:
     """The canonical digest described in the module docstring."""
     digest = hashlib.sha256(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode() + b"\0")
-    csr = canonical_csr(labels)
+    csr = canonical_csr_arrays(labels)
     for part in (train_index, val_index, np.array(csr.shape), csr.indptr, csr.indices):
         digest.update(np.ascontiguousarray(part, dtype="<i8").tobytes())
     digest.update(np.ascontiguousarray(csr.data, dtype=np.int8).tobytes())

@@ -8,7 +8,6 @@ the bits depend on nothing but the generator's seed.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from bench.labels.encoding import LABEL_DTYPE, NEG, POS, LabelMatrix, canonical_csr, is_sparse
 
@@ -44,6 +43,8 @@ def _coords(labels: LabelMatrix, value: int) -> tuple[np.ndarray, np.ndarray]:
 def _assemble(template: LabelMatrix, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> LabelMatrix:
     """A matrix shaped like ``template`` holding ``values`` at (rows, cols), UNANN elsewhere."""
     if is_sparse(template):
+        import scipy.sparse as sp  # ~0.15 s to import: only when a sparse matrix is built
+
         return canonical_csr(sp.csr_array((values.astype(LABEL_DTYPE), (rows, cols)), shape=template.shape))
     out = np.zeros(template.shape, dtype=LABEL_DTYPE)
     out[rows, cols] = values
@@ -66,6 +67,8 @@ def fixed_per_class(labels: LabelMatrix, n_s: int, rng: np.random.Generator) -> 
     """Per class, in class order, exactly min(n_s, #pos) positives and then min(n_s, #neg)
     negatives kept, chosen uniformly without replacement (``smallest_keys`` of one ``random()`` key
     per candidate, candidates in row order); every other entry un-annotated."""
+    import scipy.sparse as sp  # ~0.15 s to import: only when this sampler runs
+
     csc = sp.csc_array(canonical_csr(labels))
     csc.sort_indices()
     kept_rows, kept_cols, kept_values = [], [], []

@@ -9,15 +9,20 @@ identical batches and identical results after the same ``set`` calls.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
+from bench.labels.encoding import is_sparse
 from bench.labels.sparse_rows import SparseLabelRows
 
-StoredLabels = torch.Tensor | sp.csr_array | sp.csr_matrix
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s to import: a dense store never needs it
+    import scipy.sparse as sp
+
+    StoredLabels = torch.Tensor | sp.csr_array | sp.csr_matrix
+else:  # used only in annotations (strings under ``from __future__ import annotations``); importable by name
+    StoredLabels = "torch.Tensor | sp.csr_array | sp.csr_matrix"
 
 
 class LabelStore:
@@ -28,7 +33,7 @@ class LabelStore:
         """``labels``: a dense tensor (copied as int8, batches on its device) or a scipy sparse label
         matrix (copied; batches on ``device``, default CPU)."""
         self.changes = 0
-        if sp.issparse(labels):
+        if is_sparse(labels):
             self._sparse: SparseLabelRows | None = SparseLabelRows(labels)
             self._dense: torch.Tensor | None = None
             self.device = torch.device(device if device is not None else "cpu")

@@ -7,7 +7,7 @@ See ``bench.metrics.evaluate`` for the evaluators' exact definitions and
 from __future__ import annotations
 
 from bench.metrics.correlation import spearman, top_k_spearman
-from bench.metrics.entries import entry_scores
+from bench.metrics.entries import canonical_entry_scores, entry_scores
 from bench.metrics.evaluate import (
     EVALUATORS,
     EXCLUSION_REASONS,
@@ -22,6 +22,6 @@ from bench.metrics.thresholds import METRIC_NAMES, threshold_metrics, top_k_mask
 
 __all__ = [
     "EVALUATORS", "EXCLUSION_REASONS", "NO_ANNOTATED", "NO_NEGATIVE", "NO_POSITIVE", "EvalResult",
-    "evaluate", "entry_scores", "average_precision", "grouped_average_precision", "METRIC_NAMES",
-    "threshold_metrics", "top_k_mask", "spearman", "top_k_spearman",
+    "evaluate", "entry_scores", "canonical_entry_scores", "average_precision", "grouped_average_precision",
+    "METRIC_NAMES", "threshold_metrics", "top_k_mask", "spearman", "top_k_spearman",
 ]

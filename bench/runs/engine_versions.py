@@ -37,13 +37,13 @@ class EnginePart:
 
 
 ENGINE_PARTS: dict[str, EnginePart] = {
-    "labels": EnginePart("1", ("labels",), "77465fd35c551486"),  # encoding, splits, protocols, sampling, manifests
-    "metrics": EnginePart("1", ("metrics",), "cf53335be314da37"),  # AP, mAP(C) / mAP(O), evaluators
-    "readers": EnginePart("1", ("io",), "1d9eeb32d9193321"),  # the published formats datasets read
+    "labels": EnginePart("1", ("labels",), "33856353839aee3c"),  # encoding, splits, protocols, sampling, manifests
+    "metrics": EnginePart("1", ("metrics",), "4f33ea5655e0512f"),  # AP, mAP(C) / mAP(O), evaluators
+    "readers": EnginePart("1", ("io",), "441e3a79da7424cf"),  # the published formats datasets read
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
-    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "8d0c87521cfc6412"),  # the class prior artifact
-    "trainer": EnginePart("2", ("training",), "ef9fc191dfbe9798"),  # linear and finetune modes, trainer, heads, images
+    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "c3c0437757cee86b"),  # the class prior artifact
+    "trainer": EnginePart("2", ("training",), "70fd09fdf22c1b2b"),  # linear and finetune modes, trainer, heads, images
 }
 
 

@@ -5,7 +5,7 @@ selects its model on the manifest's validation rows (partial labels, partial eva
 epoch, or -- only when asked, and flagged -- on the test split. Test labels are read once training is
 over (or by the trainer's monitor under ``select_on="test"``); no method ever receives them.
 The record's test scores are sigmoid outputs at the annotated test entries, float32, in the
-canonical CSR order of the test labels (``bench.metrics.entries.entry_scores``).
+canonical CSR order of the test labels (``bench.metrics.entries.canonical_entry_scores``).
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import torch
 
-from bench.labels.encoding import canonical_csr
 from bench.labels.store import StoredLabels
 from bench.metrics import evaluate
-from bench.metrics.entries import entry_scores
+from bench.metrics.entries import canonical_entry_scores
 from bench.plugins.method import LabelStore, Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.prior import PriorAccumulator, posthoc_prior
@@ -132,11 +131,11 @@ def _run(resolved: ResolvedRun, prepared: PreparedDataset, store: Store, progres
     if run.evaluator == "full":  # every entry counts: the dense scores
         scores = predict(result.model, test_x).numpy()
         evaluation = evaluate(scores, test_labels, run.evaluator, data.class_groups)
-        stored_scores = entry_scores(scores, canonical_csr(test_labels)).astype(np.float32)
+        stored_scores = canonical_entry_scores(scores, test_labels).astype(np.float32)
     else:  # sparse labels: only the annotated entries' scores, never the dense (N, C) matrix
         scores, labels = split_scores(result.model, test_x, test_labels)
         evaluation = evaluate(scores, labels, run.evaluator, data.class_groups)
-        stored_scores = (scores if scores.ndim == 1 else entry_scores(scores, canonical_csr(labels))).astype(np.float32)
+        stored_scores = (scores if scores.ndim == 1 else canonical_entry_scores(scores, labels)).astype(np.float32)
     eval_seconds = result.eval_seconds + time.perf_counter() - started
     return RunResult(
         evaluation=evaluation, class_names=list(data.class_names), selection=result.selection,

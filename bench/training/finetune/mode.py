@@ -34,9 +34,9 @@ import torch
 from scipy.special import expit
 
 from bench.core.errors import RunNoteWarning
-from bench.labels.encoding import canonical_csr, validate_labels
+from bench.labels.encoding import validate_labels
 from bench.metrics import evaluate
-from bench.metrics.entries import entry_scores
+from bench.metrics.entries import canonical_entry_scores
 from bench.plugins.method import LabelStore, Method
 from bench.runs.artifacts import ArtifactRequest, resolve_artifacts
 from bench.runs.resolve import PreparedDataset
@@ -195,7 +195,7 @@ def run_finetune(resolved: ResolvedRun, prepared: PreparedDataset, store: Store,
             "samples_per_s": result.images_seen / max(result.train_seconds, 1e-9), "epochs": len(result.history),
             "steps": result.steps, "amp": amp,
         },
-        test_scores=entry_scores(scores[variant], canonical_csr(test_labels)).astype(np.float32),
+        test_scores=canonical_entry_scores(scores[variant], test_labels).astype(np.float32),
         extra={
             "history": result.history, "label_changes": setup.label_store.changes, "artifacts": provenance,
             "train_rows": len(factory.train_paths), "val_rows": int(prepared.rows("val").size),
