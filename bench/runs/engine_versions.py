@@ -42,8 +42,8 @@ ENGINE_PARTS: dict[str, EnginePart] = {
     "readers": EnginePart("1", ("io",), "441e3a79da7424cf"),  # the published formats datasets read
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
-    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "c3c0437757cee86b"),  # the class prior artifact
-    "trainer": EnginePart("2", ("training",), "70fd09fdf22c1b2b"),  # linear and finetune modes, trainer, heads, images
+    "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "bb112c75d107ddef"),  # the class prior artifact
+    "trainer": EnginePart("3", ("training",), "064077ead3162b85"),  # linear and finetune modes, trainer, heads, images
 }
 
 

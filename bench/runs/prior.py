@@ -85,13 +85,15 @@ class PriorAccumulator:
 
 def posthoc_prior(logits: torch.Tensor | np.ndarray | Iterable[torch.Tensor]) -> np.ndarray:
     """CSL eq. 10: mean over the training set of sigmoid(z_c). ``logits``: one (N, C) array or an
-    iterable of (B, C) batches from one inference pass."""
-    batches = [logits] if hasattr(logits, "shape") else list(logits)
-    if not batches:
-        raise ValueError("prior: no logits given")
-    accumulator = PriorAccumulator(int(np.shape(batches[0])[1]))
-    for batch in batches:
+    iterable of (B, C) batches from one inference pass, consumed one batch at a time (float64
+    sums over the batches in order, as the official code averages batch by batch)."""
+    accumulator = None
+    for batch in [logits] if hasattr(logits, "shape") else logits:
+        if accumulator is None:
+            accumulator = PriorAccumulator(int(np.shape(batch)[1]))
         accumulator.update(batch)
+    if accumulator is None:
+        raise ValueError("prior: no logits given")
     return accumulator.value()
 
 

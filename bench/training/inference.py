@@ -7,6 +7,8 @@ dense scores (``evaluate`` takes either form).
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import torch
 from torch import nn
@@ -17,13 +19,19 @@ from bench.metrics.entries import entry_scores_by_blocks
 SCORE_CHUNK = 4096
 
 
+def logit_chunks(model: nn.Module, features: torch.Tensor) -> Iterator[torch.Tensor]:
+    """model(features) in float32 on the CPU, in eval mode, without gradient, ``SCORE_CHUNK`` rows
+    at a time: an OpenImages-scale training set (160,000 x 9,600) never holds its 6 GB of logits."""
+    model.eval()
+    for start in range(0, features.shape[0], SCORE_CHUNK):
+        with torch.no_grad():
+            chunk = model(features[start : start + SCORE_CHUNK]).float().cpu()
+        yield chunk
+
+
 def logits_of(model: nn.Module, features: torch.Tensor) -> torch.Tensor:
     """model(features) in float32 on the CPU, in eval mode, computed in chunks without gradient."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, features.shape[0], SCORE_CHUNK):
-            out.append(model(features[start : start + SCORE_CHUNK]).float().cpu())
+    out = list(logit_chunks(model, features))
     return torch.cat(out) if out else torch.empty(0)
 
 

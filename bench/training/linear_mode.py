@@ -26,7 +26,7 @@ from bench.runs.prior import PriorAccumulator, posthoc_prior
 from bench.runs.resolve import PreparedDataset
 from bench.runs.result import RunResult
 from bench.training.heads import build_model
-from bench.training.inference import logits_of, predict, split_scores
+from bench.training.inference import logit_chunks, predict, split_scores
 from bench.training.tensors import intra_op_threads, store_labels
 from bench.training.trainer import Monitor, train
 
@@ -99,7 +99,7 @@ def temporary_prior(build: Callable[[], torch.nn.Module], train_x: torch.Tensor,
         )
         if estimator == "running":
             return accumulator.value()
-        return posthoc_prior(logits_of(result.model, train_x))
+        return posthoc_prior(logit_chunks(result.model, train_x))
 
     return estimate
 
