@@ -4,11 +4,11 @@ A process that imported torch spends 0.4-0.6 s on 2 cores after its last line, t
 ~2,500 modules and collecting their objects (``python -c "import torch"``: 1.6 s; with
 ``os._exit`` after the import: 1.2 s). Nothing of bench's state needs that teardown: the store
 commits every write on a connection it closes, trackers are closed by the run, reports are written
-by ``with`` blocks. So ``exit_process`` flushes the standard streams, runs the ``atexit`` handlers
-(torch's, logging's, multiprocessing's, the finalizers of temporary folders) and leaves with
-``os._exit``. It falls back to the ordinary exit when torch was never imported (then the teardown
-is fast), when a non-daemon thread is still alive (the ordinary exit joins it), and for a
-``SystemExit`` whose code is a message rather than a number.
+by ``with`` blocks. So ``exit_process`` runs the ``atexit`` handlers (torch's, logging's,
+multiprocessing's, the finalizers of temporary folders), flushes the standard streams (what the
+handlers printed included) and leaves with ``os._exit``. It falls back to the ordinary exit when
+torch was never imported (then the teardown is fast), when a non-daemon thread is still alive (the
+ordinary exit joins it), and for a ``SystemExit`` whose code is a message rather than a number.
 """
 from __future__ import annotations
 

@@ -61,7 +61,9 @@ class Recipe:
     Large data (feature heads): with ``epoch_steps`` > 0 an epoch is at most that many steps, the
     batches coming from one permutation of the rows that continues across epochs, so the loss
     rule, early stopping and the monitor act every ``epoch_steps`` steps rather than once per pass
-    (0, or a value >= the steps of one pass: an epoch is one pass). With ``grid_screen_rows`` > 0
+    (0, or a value >= the steps of one pass: an epoch is one pass); ``epochs`` and every method
+    schedule in epochs (``TrainState.epoch``, ``num_epochs``, ``on_epoch_start``) then count such
+    epochs. With ``grid_screen_rows`` > 0
     and more training rows than that, the grid is screened: every candidate trains one epoch and
     only the best on validation trains on (the selection says so).
     """

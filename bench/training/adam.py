@@ -4,8 +4,10 @@
 imports TorchDynamo: 1.5 s of a 6 s ``bench run`` on ``scene`` (2 cores), more than the training
 itself. ``PlainAdam`` is Adam (Kingma & Ba, ICLR 2015, Algorithm 1) with coupled L2 weight decay,
 computed with the same tensor operations in the same order as ``torch.optim.Adam``'s single-tensor
-path (``foreach=False``, ``amsgrad=False``, ``maximize=False``, the CPU default), so the weights are
-bitwise those of ``torch.optim.Adam`` (``tests/training/test_adam.py``). Per parameter ``p`` with
+path (``foreach=False``, ``amsgrad=False``, ``maximize=False``, the CPU default), so on the CPU the
+weights are bitwise those of ``torch.optim.Adam`` (``tests/training/test_adam.py``; on CUDA torch
+defaults to its multi-tensor path, the same formula in other kernels, not checked bit for bit). The
+step count is a Python int where torch keeps a float32 tensor: they part after 2**24 steps. Per parameter ``p`` with
 gradient ``g`` at step ``t`` (counted from 1) and group ``lr``, ``weight_decay``, ``betas``, ``eps``:
 
     g <- g + weight_decay * p                    (when weight_decay != 0; g itself is not changed)

@@ -3,7 +3,10 @@
 
 ``CandidateRun`` builds the model under ``torch.manual_seed(seed)`` (every candidate starts from
 the same weights and draws its batches from its own generator seeded with ``seed``), then
-``train_epoch`` runs one epoch (``bench.training.batches``) and its bookkeeping: the history
+``train_epoch`` runs one epoch (``bench.training.batches``) on the candidate's own global RNG
+stream (saved after the build and between epochs, so a method or head that draws from torch's
+global generator sees the same draws whether the candidates train one after the other or, when a
+large grid is screened, interleaved) and its bookkeeping: the history
 record, the divergence warning, the monitored mAP(C) with the best epoch's weights, the tracker's
 epoch metrics, and under the ``plateau`` schedule the loss rule (``bench.training.convergence``)
 and early stopping, which set ``done`` and ``fit.stopped``. ``train`` runs epochs until ``done``
@@ -86,7 +89,6 @@ class EpochLoop:
         return total / max(len(batches), 1)
 
 
-
 @dataclass
 class Setup:
     """What every candidate of one ``train`` call shares."""
@@ -104,6 +106,16 @@ class Setup:
     track_as: str = ""
 
 
+def _global_rng(device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def _set_global_rng(saved: tuple[torch.Tensor, torch.Tensor | None], device: torch.device) -> None:
+    torch.set_rng_state(saved[0])
+    if saved[1] is not None:
+        torch.cuda.set_rng_state(saved[1], device)
+
+
 class CandidateRun:
     """One candidate in training (see the module docstring); ``fit`` is its ``Candidate`` record."""
 
@@ -114,6 +126,7 @@ class CandidateRun:
         self.setup, self.done, self.epoch = setup, False, 0
         torch.manual_seed(setup.seed)
         model = setup.build().to(device)
+        self._rng = _global_rng(device)
         self.batches = EpochBatches(features.shape[0], recipe.batch_size, torch.Generator().manual_seed(setup.seed),
                                     recipe.epoch_steps)
         self.optimizer = optimizer = adam_with_l2(model, lr, weight_decay, plain=recipe.schedule != "onecycle")
@@ -153,8 +166,11 @@ class CandidateRun:
         started = time.perf_counter()
         state.epoch = epoch
         batches = self.batches.next_epoch()
+        _set_global_rng(self._rng, loop.features.device)
         loss = loop.epoch(batches, lambda value: bar.update(self.task, advance=1, loss=value))
-        fit.samples += sum(map(len, batches))
+        self._rng = _global_rng(loop.features.device)
+        samples = sum(map(len, batches))
+        fit.samples += samples
         seconds = time.perf_counter() - started
         fit.train_seconds += seconds
         record = {"epoch": epoch, "loss": loss, "seconds": seconds}
@@ -176,7 +192,7 @@ class CandidateRun:
         current_tracker().log_metrics(epoch_values, epoch, "epoch", self.prefix)
         fit.history.append(record)
         fit.epochs, fit.steps = epoch, state.step
-        bar.update(self.task, epoch=f"{epoch}/{recipe.epochs}", speed=sum(map(len, batches)) / max(seconds, 1e-9))
+        bar.update(self.task, epoch=f"{epoch}/{recipe.epochs}", speed=samples / max(seconds, 1e-9))
         self.done = epoch >= recipe.epochs
         if recipe.schedule == "plateau":
             self._converge(loss, record)

@@ -95,11 +95,11 @@ def _train_grid(setup: Setup, grid: list[tuple[float, float]], method: Method, l
     runs = [start(index, lr, wd) for index, (lr, wd) in enumerate(grid)]
     for run in runs:
         run.train_epoch()
-    best = leader([run.fit for run in runs])
+    best = leader([run.fit for run in runs])  # None: no finite value, ``train`` fails without more epochs
     for run in runs:
-        if best is None or run.fit is best:
+        if run.fit is best:
             run.train()
-        elif not run.done:
+        elif best is not None and not run.done:
             run.fit.stopped = "screened"
     return [run.fit for run in runs]
 
@@ -156,7 +156,7 @@ def train(
     if chosen.loss_warning is not None:
         warnings.warn(chosen.loss_warning, TrainingWarning, stacklevel=2)
     selection = selection_record(chosen, fits, monitor.name if select_best else None, recipe.schedule)
-    if screen:
+    if any(f.stopped == "screened" for f in fits):
         selection["grid_screened"] = (f"{rows} training rows > grid_screen_rows {recipe.grid_screen_rows}: every "
                                       f"candidate trained 1 epoch ({min(f.steps for f in fits)} steps), the best "
                                       f"on {monitor.name} trained on")

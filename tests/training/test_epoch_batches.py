@@ -40,11 +40,18 @@ def test_short_epochs_continue_the_pass_and_visit_every_row_once_per_pass():
         assert sorted(torch.cat(batches[start:start + 3]).tolist()) == list(range(10))
 
 
-def _fit(recipe, monitor=True, seed=0):
+class NoisyBce(Bce):
+    """Bce plus a term drawn from torch's global generator every step."""
+
+    def loss(self, logits, labels, state=None):
+        return super().loss(logits, labels, state) + (torch.rand(logits.shape) * logits).sum()
+
+
+def _fit(recipe, monitor=True, seed=0, method=Bce):
     x, labels = _data()
     features = torch.from_numpy(x)
     watched = Monitor("val", features[:40], labels[:40]) if monitor else None
-    return train(lambda: build_model("linear", num_classes=C, features=x), Bce(), features=features,
+    return train(lambda: build_model("linear", num_classes=C, features=x), method(), features=features,
                  label_store=LabelStore(torch.from_numpy(labels)), recipe=recipe, seed=seed,
                  monitor=watched, select_best=monitor, progress=False), features
 
@@ -72,11 +79,12 @@ def test_epoch_steps_at_a_pass_or_more_change_nothing():
         assert _untimed(same.history) == _untimed(base.history)
 
 
-def test_a_large_grid_is_screened_after_one_epoch_and_the_winner_trains_on_unchanged():
-    whole, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=120))  # 120 rows: not above, the whole grid trains
+@pytest.mark.parametrize("method", [Bce, NoisyBce])  # NoisyBce: each candidate keeps its own global RNG stream
+def test_a_large_grid_is_screened_after_one_epoch_and_the_winner_trains_on_unchanged(method):
+    whole, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=120), method=method)  # 120 rows: not above
     assert "grid_screened" not in whole.selection
     assert all(line["stopped"] != "screened" for line in whole.selection["candidates"])
-    screened, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=119))
+    screened, _ = _fit(Recipe(**PLATEAU, grid_screen_rows=119), method=method)
     winner = screened.selection["candidate"]
     lines = screened.selection["candidates"]
     loser = lines[1 - winner]
