@@ -7,7 +7,9 @@ computed with the same tensor operations in the same order as ``torch.optim.Adam
 path (``foreach=False``, ``amsgrad=False``, ``maximize=False``, the CPU default), so on the CPU the
 weights are bitwise those of ``torch.optim.Adam`` (``tests/training/test_adam.py``; on CUDA torch
 defaults to its multi-tensor path, the same formula in other kernels, not checked bit for bit). The
-step count is a Python int where torch keeps a float32 tensor: they part after 2**24 steps. Per parameter ``p`` with
+step count is a Python int where torch keeps a float32 tensor: they part after 2**24 steps. One
+scratch tensor per parameter holds the decayed gradient and then the denominator, where torch
+allocates both anew every step (three 4.9 MB allocations per step at OpenImages scale). Per parameter ``p`` with
 gradient ``g`` at step ``t`` (counted from 1) and group ``lr``, ``weight_decay``, ``betas``, ``eps``:
 
     g <- g + weight_decay * p                    (when weight_decay != 0; g itself is not changed)
@@ -63,19 +65,17 @@ class PlainAdam:
                 grad = param.grad
                 state = self.state.get(param)
                 if state is None:
-                    state = self.state[param] = {
-                        "step": 0,
-                        "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                        "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
-                    }
+                    state = self.state[param] = {"step": 0, **{name: torch.zeros_like(
+                        param, memory_format=torch.preserve_format) for name in ("exp_avg", "exp_avg_sq", "work")}}
                 state["step"] += 1
+                work = state["work"]  # scratch: the decayed gradient, then the denominator
                 if weight_decay != 0:
-                    grad = grad.add(param, alpha=weight_decay)
+                    grad = torch.add(grad, param, alpha=weight_decay, out=work)
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 step = float(state["step"])
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
-                denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(eps)
+                denom = torch.sqrt(exp_avg_sq, out=work).div_(bias_correction2**0.5).add_(eps)
                 param.addcdiv_(exp_avg, denom, value=-(lr / bias_correction1))
