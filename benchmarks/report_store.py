@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,21 @@ METHODS = ("negative", "ignore", "selective", "ll-r", "ll-ct", "asl", "p-asl[gam
            "p-asl[gamma_neg=4]", "wan")
 SEEDS = (0, 1, 2, 3, 4)
 RECIPE = {"batch_size": 64, "epochs": 30, "head": "linear", "lr": 0.001, "pct_start": 0.2, "weight_decay": 0.0001}
+
+
+def done_record(digest: str, method: str, dataset: str, config: dict, seed: int, result: Any, class_names: list[str],
+                stamp: str, *, epoch: int, train_s: float, device_hours: float, peak_host_mb: float) -> RunRecord:
+    """A done run with id and hash from ``digest`` and metrics from the evaluation ``result``."""
+    return RunRecord(
+        id=digest[:32], config_hash=digest, status="done", method=method, dataset=dataset, config=config,
+        manifest_sha256="f" * 64, seed=seed, split_seed=0, evaluator="partial",
+        selection={"policy": "val", "epoch": epoch, "metric": "map_c", "value": result.map_c},
+        metrics={k: v for k, v in result.to_dict().items() if k != "per_class_ap"},
+        per_class_ap=result.to_dict()["per_class_ap"], class_names=class_names,
+        timings={"train_s": train_s, "eval_s": 0.1 * train_s, "wall_s": 1.2 * train_s},
+        cost={"device": "cpu", "device_count": 1, "device_hours": device_hours, "peak_host_mb": peak_host_mb},
+        env={"python": "3.11", "bench": "0.1.0", "device": "cpu"}, host="bench-host", pid=1,
+        created_at=stamp, finished_at=stamp, heartbeat_at=stamp, error=None, extra={})
 
 
 def build_store(path: Path) -> Store:
@@ -57,16 +73,8 @@ def build_store(path: Path) -> Store:
                 scores = (quality * positive + rng.normal(size=csr.nnz)).astype(np.float32)
                 result = evaluate(scores, csr)
                 stamp = f"2026-01-01T{index // 3600:02d}:{index // 60 % 60:02d}:{index % 60:02d}.000000+00:00"
-                record = RunRecord(
-                    id=digest[:32], config_hash=digest, status="done", method=method, dataset=dataset,
-                    config=config, manifest_sha256="f" * 64, seed=seed, split_seed=0, evaluator="partial",
-                    selection={"policy": "val", "epoch": 30, "metric": "map_c", "value": result.map_c},
-                    metrics={k: v for k, v in result.to_dict().items() if k != "per_class_ap"},
-                    per_class_ap=result.to_dict()["per_class_ap"], class_names=list(data.class_names),
-                    timings={"train_s": 3.0, "eval_s": 0.1, "wall_s": 3.5},
-                    cost={"device": "cpu", "device_count": 1, "device_hours": 0.001, "peak_host_mb": 900.0},
-                    env={"python": "3.11", "bench": "0.1.0", "device": "cpu"}, host="bench-host", pid=1,
-                    created_at=stamp, finished_at=stamp, heartbeat_at=stamp, error=None, extra={})
+                record = done_record(digest, method, dataset, config, seed, result, list(data.class_names), stamp,
+                                     epoch=30, train_s=3.0, device_hours=0.001, peak_host_mb=900.0)
                 store.insert_record(record, scores)
                 index += 1
     return store

@@ -27,8 +27,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 HERE = Path(__file__).resolve()
 RUN_SECONDS, RUN_MIB, REPORT_SECONDS = 600.0, 6144.0, 60.0
 CAP_MIB = float(os.environ.get("BENCH_OISIM_CAP_MIB", "8192"))
@@ -94,18 +92,12 @@ def run_step(step: str, store: Path, root: Path) -> dict:
             "seconds": time.perf_counter() - started, "stderr_tail": done.stderr[-2000:]}
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    given = os.environ.get("BENCH_OISIM_ROOT")
-    return Path(given) if given else tmp_path_factory.mktemp("openimages-sim")
-
-
-def test_openimages_sim_runs_and_report_within_goals(benchmark, root, tmp_path, capsys):
+def test_openimages_sim_runs_and_report_within_goals(benchmark, oisim_root, tmp_path, capsys):
     store = tmp_path / "scale.db"
     figures = {"epochs": EPOCHS or "recipe", "cap_mib": CAP_MIB}
-    figures["generate"] = benchmark.pedantic(run_step, args=("generate", store, root), rounds=1, iterations=1)
+    figures["generate"] = benchmark.pedantic(run_step, args=("generate", store, oisim_root), rounds=1, iterations=1)
     for step in ("negative", "selective", "report"):
-        figures[step] = run_step(step, store, root)
+        figures[step] = run_step(step, store, oisim_root)
         with capsys.disabled():
             print(f"\nopenimages-sim {step}:", json.dumps(figures[step]))
     benchmark.extra_info.update(figures)

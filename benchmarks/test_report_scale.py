@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 HERE = Path(__file__).resolve()
 COLD_SECONDS, PEAK_MIB = 60.0, 6144.0
@@ -66,10 +65,12 @@ def _report(store: Path) -> dict:
 
 def build_store(path: Path, dataset: str) -> float:
     """The two-run store at ``path``; returns the seconds of one ``evaluate`` (the baseline)."""
+    from report_store import done_record
+
     from bench.labels.encoding import canonical_csr
     from bench.metrics import evaluate
     from bench.runs.resolve import resolve_dataset
-    from bench.store import RunRecord, Store
+    from bench.store import Store
 
     data = resolve_dataset(dataset).plugin.load()
     csr = canonical_csr(data.test.labels)
@@ -84,28 +85,15 @@ def build_store(path: Path, dataset: str) -> float:
         stamp = f"2026-01-01T00:00:0{index}.000000+00:00"
         config = {"method": {"name": method}, "dataset": {"name": "openimages-sim", "params": {}}, "seed": 0,
                   "split": {"split_seed": 0}, "mode": "linear", "evaluator": "partial"}
-        assert store.insert_record(RunRecord(
-            id=digest[:32], config_hash=digest, status="done", method=method, dataset=dataset, config=config,
-            manifest_sha256="f" * 64, seed=0, split_seed=0, evaluator="partial",
-            selection={"policy": "val", "epoch": 1, "metric": "map_c", "value": result.map_c},
-            metrics={k: v for k, v in result.to_dict().items() if k != "per_class_ap"},
-            per_class_ap=result.to_dict()["per_class_ap"], class_names=list(data.class_names),
-            timings={"train_s": 60.0, "eval_s": 5.0, "wall_s": 70.0},
-            cost={"device": "cpu", "device_count": 1, "device_hours": 0.02, "peak_host_mb": 3000.0},
-            env={"python": "3.11", "bench": "0.1.0", "device": "cpu"}, host="bench-host", pid=1,
-            created_at=stamp, finished_at=stamp, heartbeat_at=stamp, error=None, extra={}), scores)
+        assert store.insert_record(done_record(digest, method, dataset, config, 0, result, list(data.class_names),
+                                               stamp, epoch=1, train_s=60.0, device_hours=0.02,
+                                               peak_host_mb=3000.0), scores)
     return min(baseline)
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    given = os.environ.get("BENCH_OISIM_ROOT")
-    return Path(given) if given else tmp_path_factory.mktemp("openimages-sim")
-
-
-def test_report_at_openimages_sim_scale(benchmark, root, tmp_path, capsys):
+def test_report_at_openimages_sim_scale(benchmark, oisim_root, tmp_path, capsys):
     store = tmp_path / "scale.db"
-    baseline = build_store(store, f"openimages-sim[root={root},train_rows=1000,dim=2]")
+    baseline = build_store(store, f"openimages-sim[root={oisim_root},train_rows=1000,dim=2]")
     cold = benchmark.pedantic(_report, args=(store,), rounds=1, iterations=1)
     warm = _report(store)
     figures = {"cold": cold, "warm": warm, "evaluate_s": round(baseline, 3),

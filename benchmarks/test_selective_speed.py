@@ -1,6 +1,6 @@
 """``selective`` forward + backward at B=64, C=9,600 (OpenImages scale), float32, CPU, against the
 faithful official algorithm (masks, pow, log, full stable argsort of the flattened un-annotated
-entries; tests/test_methods_official.py). Goal: at least 5x faster; compare the two rows of group
+entries; tests/methods/test_methods_official.py). Goal: at least 5x faster; compare the two rows of group
 ``selective-B64-C9600``. Run: ``OMP_NUM_THREADS=1 python -m pytest benchmarks/test_selective_speed.py``.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "methods"))
 
 from test_methods_official import csl_targets, official_partial_selective_loss  # noqa: E402
 
