@@ -43,7 +43,7 @@ ENGINE_PARTS: dict[str, EnginePart] = {
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
     "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "bb112c75d107ddef"),  # the class prior artifact
-    "trainer": EnginePart("3", ("training",), "1c30723c7be13535"),  # linear and finetune modes, trainer, heads, images
+    "trainer": EnginePart("3", ("training",), "4d5daeaaab2c6c45"),  # linear and finetune modes, trainer, heads, images
 }
 
 

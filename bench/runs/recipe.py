@@ -33,6 +33,7 @@ MAX_LR_DROPS = 10
 MAX_GRID = 16
 MAX_STEPS = 1 << 30
 GRID_FIELDS = ("lr_grid", "weight_decay_grid")
+SCALE_FIELDS = ("epoch_steps", "grid_screen_rows")  # a configuration leaves them out at 0 (the former behaviour)
 
 
 class RecipeError(InputError):

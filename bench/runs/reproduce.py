@@ -12,6 +12,7 @@ import shlex
 from typing import Any
 
 from bench.core.resources import shipped
+from bench.runs.recipe import SCALE_FIELDS
 
 RUN_DEFAULTS = {"val_fraction": 0.2, "select_on": "val", "evaluator": "partial"}
 
@@ -55,6 +56,9 @@ def reproduce_words(record: Any) -> list[str]:
     for key, value in recipe.items():
         if key not in values or _plain(values[key]) != _plain(value):
             words += ["--set", f"{key}={_setting(value)}"]
+    for key in SCALE_FIELDS:  # left out of the configuration at 0, where the recipe file may set them
+        if key not in recipe and values.get(key, 0) != 0:
+            words += ["--set", f"{key}=0"]
     split = config.get("split") or {}
     options = {"val_fraction": split.get("val_fraction"), "select_on": config.get("select_on"),
                "evaluator": config.get("evaluator")}

@@ -30,7 +30,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bench.runs.modes import ConfigError
-from bench.runs.recipe import BASE_FIELDS, DEFAULT_IMAGE_SIZE, ImageRecipe, Recipe, RecipeError
+from bench.runs.recipe import BASE_FIELDS, DEFAULT_IMAGE_SIZE, SCALE_FIELDS, ImageRecipe, Recipe, RecipeError
 
 if TYPE_CHECKING:
     from bench.runs.config import ResolvedRun
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 FEATURE_FIELDS = ("backbone", "image_size", "normalize")
 CONVERGENCE_FIELDS = ("schedule", "patience", "lr_drops", "early_stopping", "lr_grid", "weight_decay_grid",
                       "epoch_steps", "grid_screen_rows")
-SCALE_FIELDS = ("epoch_steps", "grid_screen_rows")  # 0: the behaviour before they existed
 PLATEAU_ONLY = ("patience", "lr_drops", "early_stopping")
 NOT_HASHED_BY_FINETUNE = ("head", "hidden", "pretrained", "deterministic", *CONVERGENCE_FIELDS)
 

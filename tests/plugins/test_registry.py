@@ -97,7 +97,7 @@ def test_entry_point_plugins_are_registered(monkeypatch):
     monkeypatch.setitem(sys.modules, "tmp_entry_point_plugin", module)
     points = {"bench.methods": [metadata.EntryPoint("ep-loss", "tmp_entry_point_plugin:EntryLoss", "bench.methods"),
                                 metadata.EntryPoint("ep-broken", "no_such_module:X", "bench.methods")]}
-    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: points.get(group, []))
+    monkeypatch.setattr(metadata, "entry_points", lambda group: points.get(group, []))
     before = dict(METHODS._classes)
     try:
         registry.discover(force=True)
