@@ -21,14 +21,16 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
+from bench.core.lazy_module import LazyModule
 from bench.io.checks import check_features, require_disjoint, require_rows, require_unique
 from bench.io.errors import DataError, require_file
 from bench.io.npz import read_npz
 from bench.labels.encoding import LABEL_DTYPE, UNANN, from_01
+
+pa = LazyModule("pyarrow")
+pq = LazyModule("pyarrow.parquet")
 
 ALLOWED = {"01": (0, 1), "ours": (-1, 0, 1)}
 

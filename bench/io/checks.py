@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bench.core.lazy_module import LazyModule
 from bench.io.errors import DataError
 from bench.io.idseq import ArrowStrings, HexIds
+
+pa = LazyModule("pyarrow")
+pc = LazyModule("pyarrow.compute")
 
 SHOWN = 3  # offending values named in a message
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-
+from bench.core.lazy_module import LazyModule
 from bench.io.errors import DataError
 from bench.io.text import BOM, undecodable
+
+pa = LazyModule("pyarrow")
+pacsv = LazyModule("pyarrow.csv")
 
 
 def line_blocks(path: str | Path, block_size: int, skip_lines: int) -> Iterator[tuple[int, bytes]]:

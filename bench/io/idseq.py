@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from typing import Any, Iterator
 
 import numpy as np
-import pyarrow as pa
+
+from bench.core.lazy_module import LazyModule
+
+pa = LazyModule("pyarrow")
 
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _HEX_VALUE = np.full(256, 255, dtype=np.uint8)

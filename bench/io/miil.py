@@ -13,15 +13,17 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bench.core.lazy_module import LazyModule
 from bench.io.csvblocks import read_csv_blocks
 from bench.io.errors import DataError, require_file
 from bench.io.idseq import ArrowStrings
 from bench.io.openimages import MID_PATTERN, ClassIndex, HumanLabels, frequent_classes, take_classes
 from bench.io.sparse_labels import csr_from_triplets
 from bench.io.text import first_line
+
+pa = LazyModule("pyarrow")
+pc = LazyModule("pyarrow.compute")
 
 SPLITS = {"train": "train", "val": "test", "test": "test"}
 _LIST_CHARS = r"[\[\]'\"\s]"

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bench.core.lazy_module import LazyModule
 from bench.io.columns import Column, row_bound, row_index
 from bench.io.csvblocks import read_csv_blocks
 from bench.io.errors import DataError, require_file
 from bench.io.idseq import ArrowStrings, HexIds, hex_keys
 from bench.io.sparse_labels import csr_from_keys, triplet_keys
 from bench.io.text import first_line, read_text
+
+pa = LazyModule("pyarrow")
+pc = LazyModule("pyarrow.compute")
 
 if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s to import: loaded only where a sparse matrix is built or read
     import scipy.sparse as sp

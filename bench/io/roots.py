@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bench.core.lazy_module import LazyModule
 from bench.core.params import Param
 from bench.io.errors import DataError
 from bench.io.idseq import ArrowStrings, HexIds, hex_keys
+
+pa = LazyModule("pyarrow")
+pc = LazyModule("pyarrow.compute")
 
 ALLOW_OUTSIDE_ROOT = Param(False, help="accept image paths that resolve (symlinks, '..', absolute) outside root")
 

@@ -39,7 +39,7 @@ class EnginePart:
 ENGINE_PARTS: dict[str, EnginePart] = {
     "labels": EnginePart("1", ("labels",), "33856353839aee3c"),  # encoding, splits, protocols, sampling, manifests
     "metrics": EnginePart("1", ("metrics",), "4f33ea5655e0512f"),  # AP, mAP(C) / mAP(O), evaluators
-    "readers": EnginePart("1", ("io",), "441e3a79da7424cf"),  # the published formats datasets read
+    "readers": EnginePart("1", ("io",), "e0f1bf6532899ed3"),  # the published formats datasets read
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
                               "d522d90c7451dcb4"),  # hooks, image checks, the global batch of DDP rules
     "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "bb112c75d107ddef"),  # the class prior artifact
