@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from bench.core.lazy_module import LazyModule
 from bench.core.params import Param, with_defaults
 from bench.core.version import __version__
 from bench.plugins.official import OfficialArgsError, OfficialRun
@@ -32,6 +33,7 @@ __all__ = [
     "TrainState", "Param", "with_defaults", "PriorSpec", "OfficialArgsError", "OfficialRun", "format_selector",
     "register_dataset", "register_method", "__version__", "get_dataset", "get_dataset_class", "get_method",
     "BatchWorld", "batch_world", "global_sum", "global_smallest_mask", "global_kth_largest", "stable_smallest_mask",
+    "LazyModule",
 ]
 
 

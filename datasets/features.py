@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import DatasetData, DatasetPlugin, Param, Split, register_dataset
-from bench.core.lazy_module import LazyModule
+from bench import DatasetData, DatasetPlugin, LazyModule, Param, Split, register_dataset
 from bench.io.checks import check_features, require_disjoint, require_rows, require_unique
 from bench.io.errors import DataError, require_file
 from bench.io.npz import read_npz
