@@ -24,18 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.params import Param
+from bench.core.paths import cache_dir
 from bench.core.version import __version__
 from bench.plugins import registry
 
 ENGINE = Path(__file__).resolve().parents[1]
 ENTRY_POINT_GROUPS = ("bench.methods", "bench.datasets", "bench.modes")
-
-
-def cache_dir() -> Path:
-    """``$BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/bench``, else ``~/.cache/bench``."""
-    if os.environ.get("BENCH_CACHE_DIR"):
-        return Path(os.environ["BENCH_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bench"
 
 
 def source_files() -> list[Path]:

@@ -1,7 +1,7 @@
 """The report's YAML data files (``reports/metrics.yaml``, ``reports/references.yaml``), parsed once.
 
 Parsing the references file costs more than the rest of a cached report (60 ms), so a file's parsed
-content is kept as JSON in the user cache folder (``bench.plugins.index.cache_dir``) under
+content is kept as JSON in the user cache folder (``bench.core.paths.cache_dir``) under
 ``report-data/<sha256 of the file's bytes>.json``: any edit to the file parses it afresh, and a
 content JSON cannot hold exactly (one whose JSON round trip differs) is never cached. An unwritable
 or unreadable cache only means parsing every time. Errors are ``read_yaml``'s (file, line, problem).
@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from bench.core.paths import cache_dir
 
 CACHE_FOLDER = "report-data"
 
@@ -49,8 +51,6 @@ def _parse(path: Path, error: type[Exception]) -> Any:
 
 
 def _cache_file(raw: bytes) -> Path:
-    from bench.plugins.index import cache_dir
-
     return cache_dir() / CACHE_FOLDER / f"{hashlib.sha256(raw).hexdigest()}.json"
 
 
@@ -58,8 +58,6 @@ def template_cache() -> Any:
     """A Jinja2 bytecode cache in the user cache folder (``report-templates/``: compiling the Markdown
     template costs 25 ms; Jinja2 keys each entry on the template's source), None when not writable."""
     import jinja2
-
-    from bench.plugins.index import cache_dir
 
     folder = cache_dir() / "report-templates"
     try:
