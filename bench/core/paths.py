@@ -1,5 +1,6 @@
 """Where bench writes by default: the results store (``$BENCH_STORE`` or ``results/bench.db``) and the
-user cache folder (``$BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/bench``, else ``~/.cache/bench``)."""
+user cache folder (``$BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/bench``, else ``~/.cache/bench``)
+with its atomic writes."""
 from __future__ import annotations
 
 import os
@@ -18,3 +19,17 @@ def cache_dir() -> Path:
     if os.environ.get("BENCH_CACHE_DIR"):
         return Path(os.environ["BENCH_CACHE_DIR"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bench"
+
+
+def write_cache_text(path: Path, text: str) -> bool:
+    """Write a cache file atomically (a per-process temporary file, then ``os.replace``), creating its
+    folder; False when it cannot be written (no cache is not an error)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        return False
+    return True

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench.core.params import Param
-from bench.core.paths import cache_dir
+from bench.core.paths import cache_dir, write_cache_text
 from bench.core.version import __version__
 from bench.plugins import registry
 
@@ -113,15 +112,7 @@ def plugin_index(folder: str) -> dict[str, Any]:
         pass
     index = build_index(folder)
     if not index["failed"] and _from_sources(registry._REGISTRIES[folder].classes()):
-        _save(path, {"key": key, "index": index})
+        write_cache_text(path, json.dumps({"key": key, "index": index}))  # unwritable: listing imports again
     return index
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        pass  # no cache: the next listing imports the plugins again

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench.core.paths import cache_dir
+from bench.core.paths import cache_dir, write_cache_text
 
 CACHE_FOLDER = "report-data"
 
@@ -34,13 +34,10 @@ def read_data_file(path: str | Path, error: type[Exception]) -> Any:
     data = _parse(path, error)
     try:
         text = json.dumps(data)
-        if json.loads(text) == data:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(cached)
-    except (OSError, TypeError, ValueError):  # no cache here, or content JSON cannot hold
-        pass
+    except (TypeError, ValueError):  # content JSON cannot hold
+        return data
+    if json.loads(text) == data:
+        write_cache_text(cached, text)
     return data
 
 
