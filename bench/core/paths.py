@@ -3,6 +3,7 @@ user cache folder (``$BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/bench``, else ``
 with its atomic writes."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def write_cache_text(path: Path, text: str) -> bool:
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
     except OSError:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         return False
     return True
