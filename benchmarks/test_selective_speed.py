@@ -2,6 +2,10 @@
 faithful official algorithm (masks, pow, log, full stable argsort of the flattened un-annotated
 entries; tests/methods/test_methods_official.py). Goal: at least 5x faster; compare the two rows of group
 ``selective-B64-C9600``. Run: ``OMP_NUM_THREADS=1 python -m pytest benchmarks/test_selective_speed.py``.
+
+Group ``omega-l-B64-C9600``: Omega_L alone, the K*B = 320 smallest of the 614,400 flattened entries by
+``bench.stable_smallest_mask`` (its sampled path for long 1-D input) against its full top-K path (the
+same values as one row). Goal: at least 2x faster, the same mask.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "metho
 
 from test_methods_official import csl_targets, official_partial_selective_loss  # noqa: E402
 
+from bench import stable_smallest_mask  # noqa: E402
 from bench.plugins.method import TrainState  # noqa: E402
 from bench.plugins.registry import METHODS  # noqa: E402
 
@@ -62,3 +67,25 @@ def test_selective_ours(benchmark, batch):
 @pytest.mark.benchmark(group="selective-B64-C9600")
 def test_selective_official_baseline(benchmark, batch):
     benchmark(official, batch)
+
+
+@pytest.fixture(scope="module")
+def ranked(batch):
+    """The un-annotated entries' clipped q, +inf elsewhere, flattened (selective's Omega_L input)."""
+    logits, labels, _ = batch
+    q = 1 - torch.sigmoid(logits)
+    return torch.where(labels == 0, q, torch.inf).reshape(-1)
+
+
+def test_sampled_omega_l_is_the_full_path(ranked):
+    assert torch.equal(stable_smallest_mask(ranked, 5 * ROWS), stable_smallest_mask(ranked.view(1, -1), 5 * ROWS)[0])
+
+
+@pytest.mark.benchmark(group="omega-l-B64-C9600")
+def test_omega_l_sampled(benchmark, ranked):
+    benchmark(stable_smallest_mask, ranked, 5 * ROWS)
+
+
+@pytest.mark.benchmark(group="omega-l-B64-C9600")
+def test_omega_l_full_topk_baseline(benchmark, ranked):
+    benchmark(stable_smallest_mask, ranked.view(1, -1), 5 * ROWS)

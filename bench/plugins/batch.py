@@ -71,6 +71,10 @@ def stable_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
     k = min(k, values.shape[-1])
     if k <= 0:
         return torch.zeros_like(values, dtype=torch.bool)
+    if values.dim() == 1 and values.numel() >= SAMPLED_MIN_RATIO * k:
+        sampled = _sampled_smallest_mask(values, k)
+        if sampled is not None:
+            return sampled
     kth = values.topk(k, dim=-1, largest=False, sorted=False).values.amax(dim=-1, keepdim=True)
     selected = values <= kth
     if bool((selected.sum(dim=-1, keepdim=True) > k).any()):
@@ -80,6 +84,36 @@ def stable_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
     if not bool(torch.isfinite(kth).all()):
         selected &= torch.isfinite(values)
     return selected
+
+
+SAMPLED_MIN_RATIO = 64  # n / k from which a 1-D selection first thresholds on a sample
+SAMPLE_STRIDE = 61  # a prime: on a flattened (B, C) batch the sample walks across the columns
+
+
+def _sampled_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor | None:
+    """``stable_smallest_mask`` of a long 1-D ``values`` (n >= 64 k) without a top-k over all of it:
+    t, the j-th smallest of every 61st value (j = 2 k / 61 + 6, about twice the k / 61 expected
+    below the k-th smallest), bounds the candidates ``values <= t``; when there are at least k of
+    them, the k smallest of ``values`` are the k smallest candidates (every other value is > t), so
+    the mask is exact, ties in index order as the full path. None (take the full path) when t is not
+    finite or fewer than k values are <= t. One comparison pass over ``values`` instead of a top-k:
+    a 64 x 9,600 batch with k = 320 takes a quarter of the time (benchmarks/test_selective_speed.py)."""
+    sample = values[::SAMPLE_STRIDE]
+    rank = min(sample.numel(), 2 * k // SAMPLE_STRIDE + 6)
+    bound = sample.topk(rank, largest=False, sorted=False).values.amax()
+    if not bool(torch.isfinite(bound)):
+        return None
+    where = (values <= bound).nonzero().squeeze(1)
+    if where.numel() < k:
+        return None
+    found = values[where]
+    kth = found.topk(k, largest=False, sorted=False).values.amax()
+    below = found < kth
+    tied = found == kth
+    chosen = below | (tied & (tied.cumsum(0) <= k - below.sum()))
+    mask = torch.zeros_like(values, dtype=torch.bool)
+    mask[where[chosen]] = True
+    return mask
 
 
 def _gather(value: torch.Tensor, size: int) -> torch.Tensor:
