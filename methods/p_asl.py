@@ -29,8 +29,10 @@ sets every q to 1), ``likelihood_topk`` >= 0, ``prior_threshold`` in [0, 1] (a p
 probability) or None, ``soft_alpha`` >= 0 (a down-weighting rate).
 
 Top-K ties are broken exactly like the official stable ascending sort: equal q's are taken in
-row-major (flat) order. We find the K-th smallest value with ``torch.topk`` and take the entries
-below it plus the first equal ones in flat order: no full argsort of the B*C entries.
+row-major (flat) order. ``bench.stable_smallest_mask`` finds the K-th smallest value with
+``torch.topk`` (on a long flattened batch, only over the candidates below a bound taken from a
+sample) and takes the entries below it plus the first equal ones in flat order: no full argsort of
+the B*C entries.
 
 Batch scope under DDP: in training (``loss``) the K*B budget is over the global batch, B its size,
 ties in its row-major order (``bench.global_smallest_mask``: each process sends its K*B smallest
@@ -182,21 +184,22 @@ class PartialASL(Method):
             row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0 if wce else 1.0
             return torch.where(unann, 0.0, torch.ones_like(q) * row)
         omega_p = omega_l = None
-        if self.variant == "soft":
-            weight = torch.where(unann, torch.exp(-self.soft_alpha * self._prior(state, q)), 1.0)
-        else:
-            weight = torch.ones_like(q)
-            if self._uses_prior_rule():
-                above = self._prior(state, q) > self.prior_threshold
-                omega_p = unann & above
-                weight.masked_fill_(omega_p, 0.0)
+        if self.variant != "soft" and self._uses_prior_rule():
+            above = self._prior(state, q) > self.prior_threshold
+            omega_p = unann & above
         if self._uses_likelihood_rule():
             omega_l = self._likelihood_set(q, unann, in_training)
-            weight.masked_fill_(omega_l, 0.0)
+        ignored = omega_l if omega_p is None else omega_p if omega_l is None else omega_p | omega_l
+        if self.variant == "soft":
+            weight = torch.where(unann, torch.exp(-self.soft_alpha * self._prior(state, q)), 1.0)
+            if ignored is not None:
+                weight.masked_fill_(ignored, 0.0)
+        else:  # a bool-to-float conversion: a third of the time of a masked fill at 64 x 9,600
+            weight = torch.ones_like(q) if ignored is None else (~ignored).to(q.dtype)
         if in_training:
             if self._run.coverage is None:
                 self._run.coverage = SelectiveCoverage(q.shape[1], int(above.sum()) if omega_p is not None else None)
-            self._run.coverage.add(unann, omega_p, omega_l)
+            self._run.coverage.add(unann, omega_p, omega_l, ignored)
         return weight
 
     def _likelihood_set(self, q: torch.Tensor, unann: torch.Tensor, in_training: bool = False) -> torch.Tensor:
@@ -293,13 +296,13 @@ class SelectiveCoverage:
         self.counts: torch.Tensor | None = None  # unannotated, omega_p, omega_l, union
         self.steps = 0
 
-    def add(self, unann: torch.Tensor, omega_p: torch.Tensor | None, omega_l: torch.Tensor | None) -> None:
-        """Count one step's sets (a collective under DDP: every process gets the global counts)."""
-        if omega_p is None or omega_l is None:
-            none = torch.zeros_like(unann)
-            omega_p = none if omega_p is None else omega_p
-            omega_l = none if omega_l is None else omega_l
-        step = torch.stack([unann.sum(), omega_p.sum(), omega_l.sum(), (omega_p | omega_l).sum()])
+    def add(self, unann: torch.Tensor, omega_p: torch.Tensor | None, omega_l: torch.Tensor | None,
+            union: torch.Tensor | None) -> None:
+        """Count one step's sets, None for an empty one (a collective under DDP: every process gets
+        the global counts)."""
+        none = torch.zeros((), dtype=torch.int64, device=unann.device)
+        step = torch.stack([none if mask is None else torch.count_nonzero(mask)
+                            for mask in (unann, omega_p, omega_l, union)])
         step = global_sum(step)
         self.counts = step if self.counts is None else self.counts + step
         self.steps += 1
