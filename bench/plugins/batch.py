@@ -97,7 +97,7 @@ def _sampled_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor | None:
     them, the k smallest of ``values`` are the k smallest candidates (every other value is > t), so
     the mask is exact, ties in index order as the full path. None (take the full path) when t is not
     finite or fewer than k values are <= t. One comparison pass over ``values`` instead of a top-k:
-    a 64 x 9,600 batch with k = 320 takes a quarter of the time (benchmarks/test_selective_speed.py)."""
+    a 64 x 9,600 batch with k = 320 takes under half the time (benchmarks/test_selective_speed.py)."""
     sample = values[::SAMPLE_STRIDE]
     rank = min(sample.numel(), 2 * k // SAMPLE_STRIDE + 6)
     bound = sample.topk(rank, largest=False, sorted=False).values.amax()
