@@ -179,11 +179,11 @@ class PartialASL(Method):
         unann = labels == 0
         if self.partial_loss_mode == "negative":
             return torch.ones_like(q)
-        if self.partial_loss_mode == "ignore":  # a bool-to-float conversion, not a (slower) scalar where
-            return (~unann).to(q.dtype)
-        if self.partial_loss_mode == "wce":
-            row = 1.0 / (1.0 + (~unann).sum(dim=1, keepdim=True).float()) + 1.0
-            return torch.where(unann, 0.0, torch.ones_like(q) * row)
+        if self.partial_loss_mode in ("ignore", "wce"):  # a bool-to-float conversion, not a (slower) where
+            known = (~unann).to(q.dtype)
+            if self.partial_loss_mode == "ignore":
+                return known
+            return known * (1.0 / (1.0 + known.sum(dim=1, keepdim=True)) + 1.0)
         omega_p = omega_l = None
         if self.variant != "soft" and self._uses_prior_rule():
             above = self._prior(state, q) > self.prior_threshold

@@ -75,6 +75,11 @@ def stable_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
         sampled = _sampled_smallest_mask(values, k)
         if sampled is not None:
             return sampled
+    return _topk_smallest_mask(values, k)
+
+
+def _topk_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor:
+    """``stable_smallest_mask`` for 1 <= k <= the last dim, by a top-k over all of ``values``."""
     kth = values.topk(k, dim=-1, largest=False, sorted=False).values.amax(dim=-1, keepdim=True)
     selected = values <= kth
     if bool((selected.sum(dim=-1, keepdim=True) > k).any()):
@@ -106,13 +111,8 @@ def _sampled_smallest_mask(values: torch.Tensor, k: int) -> torch.Tensor | None:
     where = (values <= bound).nonzero().squeeze(1)
     if where.numel() < k:
         return None
-    found = values[where]
-    kth = found.topk(k, largest=False, sorted=False).values.amax()
-    below = found < kth
-    tied = found == kth
-    chosen = below | (tied & (tied.cumsum(0) <= k - below.sum()))
     mask = torch.zeros_like(values, dtype=torch.bool)
-    mask[where[chosen]] = True
+    mask[where[_topk_smallest_mask(values[where], k)]] = True  # candidates in index order: the same ties
     return mask
 
 

@@ -41,7 +41,7 @@ ENGINE_PARTS: dict[str, EnginePart] = {
     "metrics": EnginePart("1", ("metrics",), "4f33ea5655e0512f"),  # AP, mAP(C) / mAP(O), evaluators
     "readers": EnginePart("1", ("io",), "e0f1bf6532899ed3"),  # the published formats datasets read
     "plugin-base": EnginePart("2", ("plugins/method.py", "plugins/dataset.py", "plugins/batch.py"),
-                              "f80f1552afbe535e"),  # hooks, image checks, the global batch of DDP rules
+                              "c40200cb1eb96ed3"),  # hooks, image checks, the global batch of DDP rules
     "prior": EnginePart("2", ("runs/prior.py", "runs/artifacts.py"), "bb112c75d107ddef"),  # the class prior artifact
     "trainer": EnginePart("3", ("training",), "4d5daeaaab2c6c45"),  # linear and finetune modes, trainer, heads, images
 }
